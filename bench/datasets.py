@@ -1,0 +1,62 @@
+"""The benchmark's datasets: scikit-learn's digits, Fashion-MNIST and NEU from ../shared."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from worker.engine import Dataset, load_dataset
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def digits() -> Dataset:
+    from sklearn.datasets import load_digits
+
+    features, labels = load_digits(return_X_y=True)
+    return Dataset(
+        features=features.astype(np.float32),
+        labels=labels.astype(np.int64),
+        class_names=tuple(str(c) for c in range(10)),
+        sample_ids=np.arange(labels.size).astype(str),
+        kind="table",
+    )
+
+
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+
+def fashion_mnist(limit: int | None, *, seed: int) -> Dataset:
+    """The training set, or a class-stratified random subset of ``limit`` images."""
+    root = SHARED / "fashion-mnist"
+    with gzip.open(root / "train-images-idx3-ubyte.gz") as handle:
+        images = np.frombuffer(handle.read(), np.uint8, offset=16).reshape(-1, 28, 28, 1)
+    with gzip.open(root / "train-labels-idx1-ubyte.gz") as handle:
+        labels = np.frombuffer(handle.read(), np.uint8, offset=8).astype(np.int64)
+    index = np.arange(labels.size)
+    if limit is not None and limit < labels.size:
+        index = np.sort(np.random.default_rng(seed).permutation(labels.size)[:limit])
+    return Dataset(
+        features=np.ascontiguousarray(images[index]),
+        labels=labels[index],
+        class_names=FASHION_CLASSES,
+        sample_ids=index.astype(str),
+        kind="image",
+    )
+
+
+def neu(image_size: int, cache_dir: Path) -> Dataset:
+    return load_dataset(SHARED / "neu-det", image_size=image_size, cache_dir=cache_dir)

@@ -1,0 +1,1 @@
+"""labelaudit: find, review and fix the wrong labels in a labeled dataset."""

@@ -1,0 +1,151 @@
+"""`labelaudit audit DATASET`: run the engine on a file and write the suspects as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+LOSS_CHOICES = (
+    "ce",
+    "mae",
+    "gce",
+    "tgce",
+    "bootstrap_hard",
+    "bootstrap_soft",
+    "sce",
+    "bitempered",
+    "focal",
+    "peer",
+)
+CSV_COLUMNS = ("sample_id", "given_label", "suggested_label", "confidence", "score", "flagged")
+
+
+def add_commands(commands: Any) -> None:
+    parser = commands.add_parser(
+        "audit",
+        help="find wrong labels in a CSV, Parquet, npz or image dataset",
+        description="Train a model with a noise-robust loss and list the samples whose "
+        "confidence in their given label stays below k.",
+    )
+    parser.add_argument("dataset", type=Path, help="CSV, Parquet, .npz, image .zip or folder")
+    parser.add_argument("-o", "--output", type=Path, default=Path("suspects.csv"))
+    parser.add_argument("--label-column", default="label")
+    parser.add_argument("--id-column", default="id")
+    parser.add_argument("--loss", default="tgce", choices=LOSS_CHOICES)
+    parser.add_argument("--k", type=float, default=0.5, help="confidence threshold (0, 1)")
+    parser.add_argument("--q", type=float, default=0.7, help="Lq exponent (0, 1]")
+    parser.add_argument("--epochs", type=int, help="default: 20 for images, 40 for tables")
+    parser.add_argument("--window", type=int, default=5, help="epochs a flag must persist")
+    parser.add_argument("--mode", default="dynamics", choices=("dynamics", "crossval"))
+    parser.add_argument("--folds", type=int, default=5, help="folds in crossval mode")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image-size", type=int, help="side images are resized to")
+    parser.add_argument("--cache-dir", type=Path, help="where decoded images are cached")
+    parser.add_argument("--all", action="store_true", help="write every sample, not only flags")
+    parser.set_defaults(run=run_audit)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from worker.engine import AuditConfig, ConfigError, DatasetError, audit, load_dataset
+
+    started = time.perf_counter()
+    bar = ProgressBar(sys.stderr)
+    try:
+        config = AuditConfig(
+            loss=args.loss,
+            k=args.k,
+            q=args.q,
+            epochs=args.epochs,
+            window=args.window,
+            mode=args.mode,
+            folds=args.folds,
+            seed=args.seed,
+            device=args.device,
+            image_size=args.image_size,
+        )
+        if not args.dataset.exists():
+            raise DatasetError(f"{args.dataset}: no such file or directory")
+        dataset = load_dataset(
+            args.dataset,
+            label_column=args.label_column,
+            id_column=args.id_column,
+            image_size=args.image_size,
+            cache_dir=args.cache_dir,
+        )
+        result = audit(dataset, config, progress=bar.update)
+    except (ConfigError, DatasetError) as exc:
+        bar.close()
+        print(f"labelaudit: error: {exc}", file=sys.stderr)
+        return 2
+    bar.close()
+    rows = write_suspects(args.output, result, include_all=args.all)
+    errors = ", ".join(f"{name}={n}" for name, n in result.estimated_errors.items())
+    print(
+        f"{dataset.n_samples} samples, {result.n_flagged} flagged ({rows} rows in "
+        f"{args.output}); estimated errors per class: {errors}; "
+        f"{time.perf_counter() - started:.1f} s on {result.device}"
+    )
+    return 0
+
+
+def write_suspects(path: Path, result: Any, *, include_all: bool) -> int:
+    """Write one row per flagged sample (every sample with ``include_all``), by score."""
+    flags = result.flags
+    order = np.argsort(-flags.score, kind="stable")
+    if not include_all:
+        order = order[flags.flagged[order]]
+    names = result.class_names
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for i in order:
+            writer.writerow(
+                (
+                    result.sample_ids[i],
+                    names[result.given[i]],
+                    names[flags.suggested[i]],
+                    f"{flags.confidence[i]:.4f}",
+                    f"{flags.score[i]:.4f}",
+                    bool(flags.flagged[i]),
+                )
+            )
+    return int(order.size)
+
+
+class ProgressBar:
+    """A one-line bar with the epoch and an ETA, drawn only on a terminal."""
+
+    def __init__(self, stream: TextIO, *, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.enabled = stream.isatty()
+        self.started = time.perf_counter()
+        self.drawn = False
+
+    def update(self, progress: Any) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.started
+        fraction = min(max(progress.fraction, 0.0), 1.0)
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else 0.0
+        filled = int(self.width * fraction)
+        epoch = f" epoch {progress.epoch}/{progress.epochs}" if progress.epochs else ""
+        line = (
+            f"\r{progress.stage:<10} [{'#' * filled}{'.' * (self.width - filled)}] "
+            f"{fraction:4.0%}{epoch} ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        )
+        self.stream.write(line)
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()

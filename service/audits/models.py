@@ -1,0 +1,95 @@
+"""An audit (one upload, its configuration and outcome) and the per-sample results."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, BigIdType, utcnow
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+class Audit(Base):
+    __tablename__ = "audits"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    config: Mapped[dict[str, Any]]
+    # Reviews carried over from the parent: {"relabel": {sample_id: label}, "exclude": [...]}.
+    corrections: Mapped[dict[str, Any] | None]
+    upload_filename: Mapped[str] = mapped_column(String(255))
+    upload_kind: Mapped[str] = mapped_column(String(16))
+    upload_size: Mapped[int] = mapped_column(BigInteger)
+    dataset_kind: Mapped[str] = mapped_column(String(16))
+    class_names: Mapped[list[str] | None]
+    progress: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any] | None]
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("audits.id", ondelete="SET NULL"), index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # Written with progress: a running audit whose heartbeat is old lost its worker.
+    heartbeat_at: Mapped[datetime | None]
+    worker_host: Mapped[str | None] = mapped_column(String(255))
+    attempt: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_audits_created_at_id", "created_at", "id"),)
+
+
+class Sample(Base):
+    """One row of the dataset with its scores and its latest review."""
+
+    __tablename__ = "samples"
+
+    id: Mapped[int] = mapped_column(BigIdType, primary_key=True)
+    audit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"))
+    row_index: Mapped[int]
+    sample_id: Mapped[str] = mapped_column(String(1024))
+    given_label: Mapped[str] = mapped_column(String(255))
+    suggested_label: Mapped[str] = mapped_column(String(255))
+    confidence: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool]
+    image_path: Mapped[str | None] = mapped_column(String(1024))
+    review_action: Mapped[str | None] = mapped_column(String(16))
+    final_label: Mapped[str | None] = mapped_column(String(255))
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None]
+    # Bumped by every review; a review naming an older version is a conflict.
+    version: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        UniqueConstraint("audit_id", "sample_id", name="uq_samples_audit_id_sample_id"),
+        UniqueConstraint("audit_id", "row_index", name="uq_samples_audit_id_row_index"),
+    )
+
+
+# Keyset pagination by suspicion (score descending, then row), with and without the
+# flagged filter.
+Index("ix_samples_audit_score", Sample.audit_id, Sample.score.desc(), Sample.row_index)
+Index(
+    "ix_samples_audit_flagged_score",
+    Sample.audit_id,
+    Sample.flagged,
+    Sample.score.desc(),
+    Sample.row_index,
+)

@@ -1,0 +1,121 @@
+"""What the audits API reads and answers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Loss = Literal[
+    "ce",
+    "mae",
+    "gce",
+    "tgce",
+    "bootstrap_hard",
+    "bootstrap_soft",
+    "sce",
+    "bitempered",
+    "focal",
+    "peer",
+]
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+# Options that say how to read the upload rather than how to train.
+READING_OPTIONS = ("label_column", "id_column")
+
+
+class AuditConfigIn(BaseModel):
+    """The ``config`` part of an upload; every key is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    label_column: str = Field("label", min_length=1, max_length=255)
+    id_column: str = Field("id", min_length=1, max_length=255)
+    loss: Loss = "tgce"
+    k: float = Field(0.5, gt=0, lt=1, description="flag when given-label confidence stays below k")
+    q: float = Field(0.7, gt=0, le=1, description="Lq exponent")
+    epochs: int | None = Field(None, ge=1, le=1000, description="default 20 images, 40 tables")
+    window: int = Field(5, ge=1, le=1000, description="last epochs a flag must hold in")
+    mode: Literal["dynamics", "crossval"] = "dynamics"
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    image_size: int | None = Field(None, ge=8, le=512)
+
+    @model_validator(mode="after")
+    def _window_fits_epochs(self) -> AuditConfigIn:
+        if self.epochs is not None and self.mode == "dynamics" and self.window > self.epochs:
+            raise ValueError(f"window ({self.window}) cannot exceed epochs ({self.epochs})")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        """The configuration as the audit keeps it (the name is kept apart)."""
+        return self.model_dump(exclude={"name"})
+
+
+class ReauditCreate(BaseModel):
+    """Options of a re-audit: a name and config keys that replace the parent's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProgressOut(BaseModel):
+    stage: str
+    epoch: int
+    epochs: int
+    fraction: float
+    eta_seconds: float | None = None
+
+
+class ConfusionCount(BaseModel):
+    given: str
+    suggested: str
+    count: int
+
+
+class SummaryOut(BaseModel):
+    samples: int
+    flagged: int
+    estimated_errors: dict[str, int]
+    confusion: list[ConfusionCount] = Field(description="flagged samples, given -> suggested")
+    reviewed: int
+    reviews: dict[str, int] = Field(description="reviewed samples by action")
+    seconds: float
+    device: str
+
+
+class DatasetOut(BaseModel):
+    filename: str
+    format: str
+    size_bytes: int
+    kind: Literal["table", "image"]
+    class_names: list[str] | None
+
+
+class AuditOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    status: Status
+    config: dict[str, Any]
+    dataset: DatasetOut
+    progress: ProgressOut | None
+    error: str | None
+    summary: SummaryOut | None
+    parent_id: uuid.UUID | None
+    corrections: dict[str, int] | None = Field(
+        None, description="for a re-audit: how many labels it changed and samples it dropped"
+    )
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempt: int
+    worker_host: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    next_cursor: str | None

@@ -1,0 +1,86 @@
+"""The service's one configuration object, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1024**3
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """Where the data, database and broker are, and the service's limits.
+
+    Left unset, ``DATABASE_URL`` and ``CELERY_BROKER_URL`` give the embedded mode: SQLite and
+    kombu's filesystem transport under the data directory, so nothing needs a server.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(Path("var"), validation_alias=_env("LABELAUDIT_DATA_DIR"))
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    celery_broker_url: str | None = Field(None, validation_alias=_env("CELERY_BROKER_URL"))
+    # Workers with a GPU consume `gpu` and `cpu`, others `cpu` only (see worker/cli.py); set
+    # AUDIT_QUEUE=gpu where GPU workers run so that audits wait for one.
+    audit_queue: str = Field("cpu", validation_alias=_env("AUDIT_QUEUE"))
+    admin_key: SecretStr | None = Field(None, validation_alias=_env("LABELAUDIT_ADMIN_KEY"))
+    admin_key_name: str = Field("admin", validation_alias=_env("LABELAUDIT_ADMIN_KEY_NAME"))
+    max_upload_bytes: int = Field(
+        4 * GIB, gt=0, validation_alias=_env("LABELAUDIT_MAX_UPLOAD_BYTES")
+    )
+    # What an archive may expand to, summed over its entries: the zip-bomb limit.
+    max_expanded_bytes: int = Field(
+        16 * GIB, gt=0, validation_alias=_env("LABELAUDIT_MAX_EXPANDED_BYTES")
+    )
+    max_image_pixels: int = Field(
+        40_000_000, gt=0, validation_alias=_env("LABELAUDIT_MAX_IMAGE_PIXELS")
+    )
+    progress_interval_s: float = Field(
+        1.0, ge=0, validation_alias=_env("LABELAUDIT_PROGRESS_INTERVAL")
+    )
+    # A running audit whose worker has not written progress for this long is taken over
+    # by the next delivery of its task.
+    stale_after_s: float = Field(300.0, gt=0, validation_alias=_env("LABELAUDIT_STALE_AFTER"))
+    # Redis hands an unacknowledged audit to another worker after this long; it must exceed
+    # the longest audit, or a live audit is delivered twice (the second waits, see tasks).
+    visibility_timeout_s: int = Field(
+        6 * 3600, gt=0, validation_alias=_env("CELERY_VISIBILITY_TIMEOUT")
+    )
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.celery_broker_url is None
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'labelaudit.db').resolve()}"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def audits_dir(self) -> Path:
+        return self.data_dir / "audits"
+
+    @property
+    def incoming_dir(self) -> Path:
+        return self.data_dir / "incoming"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

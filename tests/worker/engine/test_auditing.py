@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from worker.engine import AuditConfig, Dataset, DatasetError, audit
+
+
+def noisy_digits(rate: float, *, seed: int) -> tuple[Dataset, np.ndarray]:
+    features, labels = load_digits(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    wrong = rng.random(labels.size) < rate
+    noisy = labels.copy()
+    noisy[wrong] = (labels[wrong] + rng.integers(1, 10, wrong.sum())) % 10
+    dataset = Dataset(
+        features=features.astype(np.float32),
+        labels=noisy,
+        class_names=tuple(f"digit {d}" for d in range(10)),
+        sample_ids=np.array([f"row-{i}" for i in range(labels.size)]),
+        kind="table",
+    )
+    return dataset, wrong
+
+
+def f1(flagged: np.ndarray, wrong: np.ndarray) -> float:
+    hits = (flagged & wrong).sum()
+    return 2 * hits / (flagged.sum() + wrong.sum())
+
+
+def test_finds_most_injected_errors_in_digits():
+    dataset, wrong = noisy_digits(0.2, seed=11)
+    result = audit(dataset, AuditConfig(epochs=25, seed=3))
+    assert f1(result.flags.flagged, wrong) > 0.85
+    caught = result.flags.flagged & wrong
+    true_labels = load_digits().target
+    assert (result.flags.suggested[caught] == true_labels[caught]).mean() > 0.85
+    assert sum(result.estimated_errors.values()) == pytest.approx(wrong.sum(), rel=0.3)
+    assert result.confusion.sum() == result.n_flagged
+    assert result.device.startswith(("cpu", "cuda"))
+
+
+def test_crossval_mode_flags_out_of_fold():
+    dataset, wrong = noisy_digits(0.2, seed=12)
+    result = audit(dataset, AuditConfig(mode="crossval", folds=3, epochs=10, seed=3))
+    assert f1(result.flags.flagged, wrong) > 0.6
+
+
+def test_rejects_a_class_with_a_single_sample(blob_dataset):
+    labels = blob_dataset.labels.copy()
+    labels[0] = 2
+    labels[labels == 0] = 1
+    labels[0] = 0
+    single = Dataset(
+        blob_dataset.features, labels, blob_dataset.class_names, blob_dataset.sample_ids, "table"
+    )
+    with pytest.raises(DatasetError, match="'class-0' has a single sample"):
+        audit(single, AuditConfig(epochs=1, window=1))
+
+
+def test_corrections_relabel_and_exclude(blob_dataset):
+    corrected = blob_dataset.with_corrections({"s0": "class-2"}, {"s1", "s2"})
+    assert corrected.n_samples == blob_dataset.n_samples - 2
+    assert corrected.sample_ids[0] == "s0" and corrected.labels[0] == 2
+    with pytest.raises(DatasetError, match="unknown class"):
+        blob_dataset.with_corrections({"s0": "nope"}, set())

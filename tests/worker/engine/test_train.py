@@ -1,0 +1,88 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from worker.engine import AuditConfig, ConfigError, Progress, audit
+from worker.engine.tensors import prepare_tensors, resolve_device
+from worker.engine.train import crossval_probabilities, stratified_folds, train_dynamics
+
+
+def tensors_of(dataset):
+    return prepare_tensors(
+        dataset.features, dataset.labels, dataset.n_classes, device=torch.device("cpu")
+    )
+
+
+def test_records_every_epoch_and_the_window(blob_dataset):
+    history = train_dynamics(tensors_of(blob_dataset), AuditConfig(epochs=6, window=3))
+    assert history.given_probability.shape == (6, blob_dataset.n_samples)
+    assert history.window_probabilities.shape == (3, blob_dataset.n_samples, 3)
+    np.testing.assert_allclose(history.window_probabilities.sum(axis=2), 1.0, atol=1e-5)
+    # Separable blobs: the given label ends up confident.
+    assert history.given_probability[-1].mean() > 0.9
+
+
+def test_same_seed_gives_identical_results(stripe_dataset):
+    config = AuditConfig(epochs=3, window=2, seed=5)
+    first = train_dynamics(tensors_of(stripe_dataset), config)
+    second = train_dynamics(tensors_of(stripe_dataset), config)
+    np.testing.assert_array_equal(first.given_probability, second.given_probability)
+    other = train_dynamics(tensors_of(stripe_dataset), dataclasses.replace(config, seed=6))
+    assert not np.array_equal(first.given_probability, other.given_probability)
+
+
+def test_reports_progress_after_every_epoch(blob_dataset):
+    reports: list[Progress] = []
+    train_dynamics(
+        tensors_of(blob_dataset), AuditConfig(epochs=4, window=2), progress=reports.append
+    )
+    assert [(r.stage, r.epoch, r.epochs) for r in reports] == [
+        ("training", e, 4) for e in (1, 2, 3, 4)
+    ]
+    assert reports[-1].fraction == pytest.approx(1.0)
+
+
+def test_a_raising_progress_callback_stops_the_audit(blob_dataset):
+    class Cancelled(Exception):
+        pass
+
+    def cancel(report: Progress) -> None:
+        if report.epoch == 2:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        audit(blob_dataset, AuditConfig(epochs=10, window=2), progress=cancel)
+
+
+def test_crossval_gives_out_of_fold_probabilities_per_fold(blob_dataset):
+    reports: list[Progress] = []
+    config = AuditConfig(epochs=2, folds=3, mode="crossval")
+    probabilities = crossval_probabilities(
+        tensors_of(blob_dataset), config, progress=reports.append
+    )
+    assert probabilities.shape == (blob_dataset.n_samples, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert [r.stage for r in reports[::2]] == ["fold 1/3", "fold 2/3", "fold 3/3"]
+    assert reports[-1].fraction == pytest.approx(1.0)
+
+
+def test_stratified_folds_balance_each_class():
+    labels = np.repeat(np.arange(3), [10, 20, 30])
+    folds = stratified_folds(labels, 5, seed=0)
+    for cls, size in enumerate((10, 20, 30)):
+        assert np.bincount(folds[labels == cls], minlength=5).tolist() == [size // 5] * 5
+
+
+def test_truncated_lq_prunes_with_a_holdout(stripe_dataset):
+    config = AuditConfig(epochs=4, window=2, holdout_fraction=0.2, prune_start=2, prune_every=1)
+    history = train_dynamics(tensors_of(stripe_dataset), config)
+    assert np.isfinite(history.given_probability).all()
+
+
+def test_cuda_without_a_gpu_is_a_config_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        resolve_device("cuda")

@@ -1,0 +1,81 @@
+"""The engine's entry point: train, record, flag."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .config import AuditConfig
+from .dataset import Dataset, DatasetError
+from .flagging import estimate_label_errors, flag_samples, flagged_confusion
+from .progress import Progress, ProgressCallback
+from .result import AuditResult
+from .tensors import describe_device, prepare_tensors, resolve_device
+from .train import crossval_probabilities, train_dynamics
+
+
+def audit(
+    dataset: Dataset,
+    config: AuditConfig | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+) -> AuditResult:
+    """Find the samples whose given label is probably wrong.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        ``n`` samples of ``c`` classes.
+    config : AuditConfig, optional
+        Defaults to ``AuditConfig()`` (truncated Lq, k = 0.5, training dynamics).
+    progress : callable, optional
+        Receives :class:`Progress` reports; an exception it raises stops the audit.
+
+    Returns
+    -------
+    AuditResult
+        Per-sample flags, scores and suggestions ``(n,)``, per-class error estimates and
+        the ``(c, c)`` given-to-suggested confusion counts of the flagged samples.
+    """
+    config = config or AuditConfig()
+    started = time.perf_counter()
+    _check_trainable(dataset, config)
+    device = resolve_device(config.device)
+    tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
+    if config.mode == "dynamics":
+        window = train_dynamics(tensors, config, progress=progress).window_probabilities
+    else:
+        window = crossval_probabilities(tensors, config, progress=progress)[None]
+    if progress is not None:
+        progress(Progress("flagging", 0, 0, 1.0))
+    flags = flag_samples(window, dataset.labels, k=config.k, per_class=config.per_class_k)
+    errors = estimate_label_errors(window.mean(axis=0), dataset.labels, dataset.n_classes)
+    return AuditResult(
+        sample_ids=dataset.sample_ids,
+        given=np.asarray(dataset.labels, dtype=np.int64),
+        flags=flags,
+        class_names=dataset.class_names,
+        estimated_errors={
+            name: int(n) for name, n in zip(dataset.class_names, errors, strict=True)
+        },
+        confusion=flagged_confusion(flags, dataset.labels, dataset.n_classes),
+        seconds=time.perf_counter() - started,
+        device=describe_device(device),
+    )
+
+
+def _check_trainable(dataset: Dataset, config: AuditConfig) -> None:
+    counts = np.bincount(dataset.labels, minlength=dataset.n_classes)
+    if dataset.n_classes < 2:
+        raise DatasetError("an audit needs at least 2 classes")
+    if counts.min() < 2:
+        name = dataset.class_names[int(counts.argmin())]
+        raise DatasetError(
+            f"class {name!r} has {int(counts.min())} sample(s); each needs 2 or more"
+        )
+    if config.mode == "crossval" and dataset.n_samples < 2 * config.folds:
+        raise DatasetError(
+            f"crossval with {config.folds} folds needs at least {2 * config.folds} samples; "
+            f"the dataset has {dataset.n_samples}"
+        )

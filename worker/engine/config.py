@@ -1,0 +1,121 @@
+"""The audit configuration: one frozen dataclass, validated on construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+LOSSES = (
+    "ce",
+    "mae",
+    "gce",
+    "tgce",
+    "bootstrap_hard",
+    "bootstrap_soft",
+    "sce",
+    "bitempered",
+    "focal",
+    "peer",
+)
+Mode = Literal["dynamics", "crossval"]
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class ConfigError(ValueError):
+    """An audit option is unknown or out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Options of one audit.
+
+    ``epochs``, ``batch_size`` and ``image_size`` left as ``None`` are chosen from the
+    dataset (see :func:`resolve_defaults`), so the same config suits a table and an image set.
+    """
+
+    loss: str = "tgce"
+    k: float = 0.5
+    q: float = 0.7
+    epochs: int | None = None
+    window: int = 5
+    # One k for all classes, or min(k, the class's mean given-label probability).
+    per_class_k: bool = False
+    mode: Mode = "dynamics"
+    folds: int = 5
+    seed: int = 0
+    device: Device = "auto"
+    image_size: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    augment: bool = True
+    # Truncated Lq pruning schedule (Zhang & Sabuncu 2018): prune every R epochs from `prune_start`.
+    prune_start: int | None = None
+    prune_every: int = 2
+    # Bootstrap beta, symmetric CE alpha/beta/A, bi-tempered t1/t2, focal gamma, peer alpha.
+    beta: float = 0.8
+    sce_alpha: float = 0.1
+    sce_beta: float = 1.0
+    sce_log_clip: float = -4.0
+    t1: float = 0.8
+    t2: float = 1.2
+    gamma: float = 2.0
+    peer_alpha: float = 0.5
+    holdout_fraction: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
+        _check_open_unit("k", self.k)
+        if not 0.0 < self.q <= 1.0:
+            raise ConfigError(f"q must be in (0, 1]; got {self.q}")
+        if self.epochs is not None and not 1 <= self.epochs <= 1000:
+            raise ConfigError(f"epochs must be between 1 and 1000; got {self.epochs}")
+        if not 1 <= self.window <= 1000:
+            raise ConfigError(f"window must be between 1 and 1000; got {self.window}")
+        if self.epochs is not None and self.mode == "dynamics" and self.window > self.epochs:
+            raise ConfigError(f"window ({self.window}) cannot exceed epochs ({self.epochs})")
+        if self.mode not in ("dynamics", "crossval"):
+            raise ConfigError(f"mode must be 'dynamics' or 'crossval'; got {self.mode!r}")
+        if not 2 <= self.folds <= 20:
+            raise ConfigError(f"folds must be between 2 and 20; got {self.folds}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"device must be auto, cpu or cuda; got {self.device!r}")
+        if self.image_size is not None and not 8 <= self.image_size <= 512:
+            raise ConfigError(f"image_size must be between 8 and 512; got {self.image_size}")
+        if self.batch_size is not None and not 1 <= self.batch_size <= 65536:
+            raise ConfigError(f"batch_size must be between 1 and 65536; got {self.batch_size}")
+        if self.learning_rate is not None and not 0.0 < self.learning_rate <= 10.0:
+            raise ConfigError(f"learning_rate must be in (0, 10]; got {self.learning_rate}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0; got {self.seed}")
+        _check_open_unit("beta", self.beta, closed_right=True)
+        _check_open_unit("holdout_fraction", self.holdout_fraction, open_left=False)
+        if not 0.0 <= self.t1 <= 1.0 or self.t2 < 1.0:
+            raise ConfigError(
+                f"bi-tempered needs 0 <= t1 <= 1 <= t2; got t1={self.t1}, t2={self.t2}"
+            )
+        if self.gamma < 0:
+            raise ConfigError(f"gamma must be >= 0; got {self.gamma}")
+
+    @classmethod
+    def from_mapping(cls, options: dict[str, Any]) -> AuditConfig:
+        """Build a config from user options, naming any unknown key."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(f"unknown option(s): {', '.join(unknown)}")
+        try:
+            return cls(**options)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None
+
+
+def _check_open_unit(
+    name: str, value: float, *, open_left: bool = True, closed_right: bool = False
+) -> None:
+    low_ok = value > 0.0 if open_left else value >= 0.0
+    high_ok = value <= 1.0 if closed_right else value < 1.0
+    if not (low_ok and high_ok):
+        left = "(" if open_left else "["
+        right = "]" if closed_right else ")"
+        raise ConfigError(f"{name} must be in {left}0, 1{right}; got {value}")

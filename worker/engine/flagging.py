@@ -1,0 +1,106 @@
+"""Turning recorded probabilities into flags, scores, suggestions and error estimates."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .result import FlagResult
+
+
+def flag_samples(
+    window_probabilities: np.ndarray,
+    labels: np.ndarray,
+    *,
+    k: float,
+    per_class: bool = False,
+) -> FlagResult:
+    """Flag the samples whose given-label probability stays below k.
+
+    Parameters
+    ----------
+    window_probabilities : ndarray, (W, n, c)
+        Probability vectors of the last W recorded epochs (W = 1 for out-of-fold ones).
+    labels : ndarray, (n,) int
+        Given labels.
+    k : float
+        Threshold in (0, 1): flagged when the given label's probability is below k in
+        every one of the W epochs.
+    per_class : bool
+        Use ``min(k, mean given-label probability of the class)`` per class instead of one
+        k, so a class the model finds hard is not flagged wholesale.
+
+    Returns
+    -------
+    FlagResult
+        Per-sample arrays of shape ``(n,)``; ``score`` is the window-mean margin of the best
+        other class over the given one, in [-1, 1].
+    """
+    n_windows, n_samples, n_classes = window_probabilities.shape
+    labels = np.asarray(labels, dtype=np.int64)
+    rows = np.arange(n_samples)
+    given = window_probabilities[:, rows, labels]
+    confidence = given.mean(axis=0)
+    thresholds = np.full(n_classes, k, dtype=np.float32)
+    if per_class:
+        thresholds = np.minimum(thresholds, _class_mean(confidence, labels, n_classes, k))
+    flagged = (given < thresholds[labels][None, :]).all(axis=0)
+    mean_probabilities = window_probabilities.mean(axis=0)
+    suggested = mean_probabilities.argmax(axis=1)
+    others = mean_probabilities.copy()
+    others[rows, labels] = -np.inf
+    score = others.max(axis=1) - confidence
+    return FlagResult(
+        flagged=flagged,
+        confidence=confidence.astype(np.float32),
+        score=score.astype(np.float32),
+        suggested=suggested.astype(np.int64),
+        suggested_probability=mean_probabilities[rows, suggested].astype(np.float32),
+        thresholds=thresholds,
+    )
+
+
+def estimate_label_errors(
+    probabilities: np.ndarray, labels: np.ndarray, n_classes: int
+) -> np.ndarray:
+    """Estimated number of wrong labels per given class, from the calibrated confident joint.
+
+    A sample given class i counts towards (i, j) when its probability of j reaches class j's
+    mean self-confidence (Northcutt et al. 2021); each row is then rescaled to the class's
+    size, and the off-diagonal mass is the estimate.
+
+    Parameters
+    ----------
+    probabilities : ndarray, (n, c)
+    labels : ndarray, (n,) int
+
+    Returns
+    -------
+    ndarray, (c,) int64
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    counts = np.bincount(labels, minlength=n_classes)
+    self_confidence = probabilities[np.arange(labels.size), labels]
+    thresholds = _class_mean(self_confidence, labels, n_classes, 1.0)
+    above = probabilities >= thresholds[None, :] - 1e-6
+    masked = np.where(above, probabilities, -1.0)
+    confident = above.any(axis=1)
+    joint = np.zeros((n_classes, n_classes), dtype=np.float64)
+    np.add.at(joint, (labels[confident], masked[confident].argmax(axis=1)), 1.0)
+    row_sums = joint.sum(axis=1, keepdims=True)
+    calibrated = np.divide(joint * counts[:, None], row_sums, where=row_sums > 0, out=joint)
+    return np.rint(counts - np.diag(calibrated)).clip(0).astype(np.int64)
+
+
+def flagged_confusion(flags: FlagResult, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """``(c, c)`` counts of flagged samples by (given label, suggested label)."""
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(confusion, (np.asarray(labels)[flags.flagged], flags.suggested[flags.flagged]), 1)
+    return confusion
+
+
+def _class_mean(values: np.ndarray, labels: np.ndarray, n_classes: int, empty: float) -> np.ndarray:
+    sums = np.bincount(labels, weights=values, minlength=n_classes)
+    counts = np.bincount(labels, minlength=n_classes)
+    means = np.full(n_classes, empty, dtype=np.float64)
+    np.divide(sums, counts, where=counts > 0, out=means)
+    return means.astype(np.float32)

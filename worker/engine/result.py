@@ -1,0 +1,70 @@
+"""What an audit returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FlagResult:
+    """Per-sample verdicts of :func:`worker.engine.flagging.flag_samples`.
+
+    Attributes
+    ----------
+    flagged : ndarray, (n,) bool
+        Given-label confidence stayed below the threshold over the window.
+    confidence : ndarray, (n,) float32
+        Mean probability of the given label over the window.
+    score : ndarray, (n,) float32
+        Suspicion, higher is more suspicious; used for ranking.
+    suggested : ndarray, (n,) int64
+        Argmax of the window-mean probabilities.
+    suggested_probability : ndarray, (n,) float32
+        Window-mean probability of the suggested label.
+    thresholds : ndarray, (c,) float32
+        The threshold used for each class.
+    """
+
+    flagged: np.ndarray
+    confidence: np.ndarray
+    score: np.ndarray
+    suggested: np.ndarray
+    suggested_probability: np.ndarray
+    thresholds: np.ndarray
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The outcome of :func:`worker.engine.audit`.
+
+    Attributes
+    ----------
+    sample_ids : ndarray, (n,) str
+    given : ndarray, (n,) int64
+        Given labels as indices into ``class_names``.
+    flags : FlagResult
+    class_names : tuple of str
+    estimated_errors : dict of str to int
+        Estimated number of wrong labels per given class.
+    confusion : ndarray, (c, c) int64
+        ``confusion[i, j]``: flagged samples given class i whose suggested label is j.
+    seconds : float
+        Wall time of training and flagging.
+    device : str
+        Where it ran, e.g. ``cpu`` or ``cuda:0 (NVIDIA H100)``.
+    """
+
+    sample_ids: np.ndarray
+    given: np.ndarray
+    flags: FlagResult
+    class_names: tuple[str, ...]
+    estimated_errors: dict[str, int]
+    confusion: np.ndarray
+    seconds: float
+    device: str
+
+    @property
+    def n_flagged(self) -> int:
+        return int(self.flags.flagged.sum())
