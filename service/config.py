@@ -24,34 +24,39 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    data_dir: Path = Field(Path("var"), validation_alias=_env("LABELAUDIT_DATA_DIR"))
-    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
-    celery_broker_url: str | None = Field(None, validation_alias=_env("CELERY_BROKER_URL"))
+    data_dir: Path = Field(default=Path("var"), validation_alias=_env("LABELAUDIT_DATA_DIR"))
+    database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
+    celery_broker_url: str | None = Field(default=None, validation_alias=_env("CELERY_BROKER_URL"))
     # Workers with a GPU consume `gpu` and `cpu`, others `cpu` only (see worker/cli.py); set
     # AUDIT_QUEUE=gpu where GPU workers run so that audits wait for one.
-    audit_queue: str = Field("cpu", validation_alias=_env("AUDIT_QUEUE"))
-    admin_key: SecretStr | None = Field(None, validation_alias=_env("LABELAUDIT_ADMIN_KEY"))
-    admin_key_name: str = Field("admin", validation_alias=_env("LABELAUDIT_ADMIN_KEY_NAME"))
+    audit_queue: str = Field(default="cpu", validation_alias=_env("AUDIT_QUEUE"))
+    admin_key: SecretStr | None = Field(default=None, validation_alias=_env("LABELAUDIT_ADMIN_KEY"))
+    admin_key_name: str = Field(default="admin", validation_alias=_env("LABELAUDIT_ADMIN_KEY_NAME"))
     max_upload_bytes: int = Field(
-        4 * GIB, gt=0, validation_alias=_env("LABELAUDIT_MAX_UPLOAD_BYTES")
+        default=4 * GIB, gt=0, validation_alias=_env("LABELAUDIT_MAX_UPLOAD_BYTES")
     )
     # What an archive may expand to, summed over its entries: the zip-bomb limit.
     max_expanded_bytes: int = Field(
-        16 * GIB, gt=0, validation_alias=_env("LABELAUDIT_MAX_EXPANDED_BYTES")
+        default=16 * GIB, gt=0, validation_alias=_env("LABELAUDIT_MAX_EXPANDED_BYTES")
+    )
+    max_archive_members: int = Field(
+        default=1_000_000, gt=0, validation_alias=_env("LABELAUDIT_MAX_ARCHIVE_MEMBERS")
     )
     max_image_pixels: int = Field(
-        40_000_000, gt=0, validation_alias=_env("LABELAUDIT_MAX_IMAGE_PIXELS")
+        default=40_000_000, gt=0, validation_alias=_env("LABELAUDIT_MAX_IMAGE_PIXELS")
     )
     progress_interval_s: float = Field(
-        1.0, ge=0, validation_alias=_env("LABELAUDIT_PROGRESS_INTERVAL")
+        default=1.0, ge=0, validation_alias=_env("LABELAUDIT_PROGRESS_INTERVAL")
     )
     # A running audit whose worker has not written progress for this long is taken over
     # by the next delivery of its task.
-    stale_after_s: float = Field(300.0, gt=0, validation_alias=_env("LABELAUDIT_STALE_AFTER"))
+    stale_after_s: float = Field(
+        default=300.0, gt=0, validation_alias=_env("LABELAUDIT_STALE_AFTER")
+    )
     # Redis hands an unacknowledged audit to another worker after this long; it must exceed
     # the longest audit, or a live audit is delivered twice (the second waits, see tasks).
     visibility_timeout_s: int = Field(
-        6 * 3600, gt=0, validation_alias=_env("CELERY_VISIBILITY_TIMEOUT")
+        default=6 * 3600, gt=0, validation_alias=_env("CELERY_VISIBILITY_TIMEOUT")
     )
 
     @property

@@ -21,6 +21,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 ROLLBACK_CALLBACKS = "rollback_callbacks"
+COMMIT_CALLBACKS = "commit_callbacks"
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
@@ -86,7 +87,8 @@ class Database:
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
-        """A unit of work: commit when the block ends, roll back (and run cleanups) on error.
+        """A unit of work: commit when the block ends (then run the commit actions), roll back
+        (and run the cleanups) on error.
 
         This is the only commit point of a request or a task; services only flush.
         """
@@ -99,11 +101,20 @@ class Database:
             for cleanup in session.info.pop(ROLLBACK_CALLBACKS, []):
                 cleanup()
             raise
+        else:
+            for action in session.info.pop(COMMIT_CALLBACKS, []):
+                action()
         finally:
             session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the session's unit of work is committed, e.g. to delete the files
+    of deleted rows (deleting them earlier would lose them if the commit failed)."""
+    session.info.setdefault(COMMIT_CALLBACKS, []).append(action)
 
 
 def on_rollback(session: Session, cleanup: Callable[[], None]) -> None:

@@ -7,13 +7,16 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from .errors import InvalidInput, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FIELD_BYTES = 64 * 1024
 
@@ -83,8 +86,7 @@ async def receive_upload(request: Request, destination: Path, max_bytes: int) ->
     content_type, options = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise InvalidInput(
-            "send the dataset as multipart/form-data with a 'file' part "
-            "(curl -F file=@data.csv)",
+            "send the dataset as multipart/form-data with a 'file' part (curl -F file=@data.csv)",
             code="not_multipart",
         )
     received = ReceivedUpload(path=destination)
@@ -123,7 +125,7 @@ class _PartCollector:
         self._is_file = False
         self._field = bytearray()
 
-    def callbacks(self) -> dict[str, object]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._part_begin,
             "on_header_field": self._header_field,

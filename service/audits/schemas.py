@@ -58,7 +58,7 @@ class ReauditCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -118,4 +118,31 @@ class AuditOut(BaseModel):
 
 class AuditPage(BaseModel):
     items: list[AuditOut]
+    next_cursor: str | None
+
+
+class ReviewState(BaseModel):
+    """A sample's latest review; ``version`` is what a new review must name to replace it."""
+
+    action: Literal["accept", "relabel", "keep", "exclude"] | None
+    final_label: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    version: int
+
+
+class SampleOut(BaseModel):
+    sample_id: str
+    row_index: int
+    given_label: str
+    suggested_label: str
+    confidence: float
+    score: float
+    flagged: bool
+    review: ReviewState
+    image_url: str | None = Field(None, description="a thumbnail, for image datasets")
+
+
+class SamplePage(BaseModel):
+    items: list[SampleOut]
     next_cursor: str | None

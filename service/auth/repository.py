@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from .models import ApiKey
@@ -23,4 +25,5 @@ def count_keys(session: Session) -> int:
 
 
 def delete_key(session: Session, name: str) -> bool:
-    return session.execute(delete(ApiKey).where(ApiKey.name == name)).rowcount > 0
+    result = cast("CursorResult[Any]", session.execute(delete(ApiKey).where(ApiKey.name == name)))
+    return result.rowcount > 0

@@ -74,4 +74,3 @@ def _store_key(session: Session, name: str, role: str, key: str) -> ApiKey:
     session.add(row)
     session.flush()
     return row
-

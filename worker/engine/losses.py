@@ -8,6 +8,8 @@ takes the log of a probability that underflowed to zero.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -29,9 +31,10 @@ def mean_absolute_error(logits: Tensor, labels: Tensor) -> Tensor:
 def generalized_cross_entropy(logits: Tensor, labels: Tensor, *, q: float) -> Tensor:
     """Lq loss ``(1 - p_y^q) / q`` (Zhang & Sabuncu 2018), q in (0, 1], shape ``(n,)``.
 
-    ``p_y^q`` is ``exp(q log p_y)``: finite gradients even where ``p_y`` underflows.
+    ``p_y^q`` is ``exp(q log p_y)``: finite gradients even where ``p_y`` underflows; and
+    ``-expm1`` keeps ``1 - p_y^q`` exact for small q, where the loss approaches CE.
     """
-    return (1.0 - torch.exp(q * _given_log_probability(logits, labels))) / q
+    return -torch.expm1(q * _given_log_probability(logits, labels)) / q
 
 
 def bootstrap_soft(logits: Tensor, labels: Tensor, *, beta: float) -> Tensor:
@@ -105,7 +108,7 @@ class _TemperedNormalization(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, activations: Tensor, t: float, iterations: int) -> Tensor:  # type: ignore[override]
+    def forward(ctx, activations: Tensor, t: float, iterations: int) -> Tensor:
         mu = activations.max(dim=-1, keepdim=True).values
         shifted = activations - mu
         scaled = shifted
@@ -119,7 +122,7 @@ class _TemperedNormalization(torch.autograd.Function):
         return normalization
 
     @staticmethod
-    def backward(ctx, grad_output: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+    def backward(ctx, grad_output: Tensor) -> tuple[Tensor, None, None]:
         activations, normalization = ctx.saved_tensors
         escorts = exp_t(activations - normalization, ctx.t).pow(ctx.t)
         escorts = escorts / escorts.sum(dim=-1, keepdim=True)
@@ -174,7 +177,7 @@ class TruncatedLq(nn.Module):
     def forward(self, logits: Tensor, labels: Tensor, indices: Tensor) -> Tensor:
         weights = self.weights[indices]
         lq = generalized_cross_entropy(logits, labels, q=self.q)
-        lq_k = (1.0 - self.k**self.q) / self.q
+        lq_k = -math.expm1(self.q * math.log(self.k)) / self.q
         return weights * lq + (1.0 - weights) * lq_k
 
     def prune(self, given_probability: Tensor) -> None:

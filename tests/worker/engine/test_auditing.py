@@ -52,7 +52,7 @@ def test_rejects_a_class_with_a_single_sample(blob_dataset):
     single = Dataset(
         blob_dataset.features, labels, blob_dataset.class_names, blob_dataset.sample_ids, "table"
     )
-    with pytest.raises(DatasetError, match="'class-0' has a single sample"):
+    with pytest.raises(DatasetError, match="class 'class-0' has 1 sample"):
         audit(single, AuditConfig(epochs=1, window=1))
 
 

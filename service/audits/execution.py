@@ -1,0 +1,183 @@
+"""The worker's side of an audit: claim it, report progress, store results or the error.
+
+Called by :mod:`worker.tasks` inside its own units of work. Every write names the attempt
+that made it, so a worker that lost its audit to another (after going silent for longer
+than ``stale_after_s``) can no longer change it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..storage import Storage
+from . import repository
+from .models import FINISHED, Audit, Sample
+from .schemas import READING_OPTIONS
+
+ClaimOutcome = Literal["run", "finished", "busy", "missing"]
+INSERT_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class AuditJob:
+    """What a worker needs to run an audit."""
+
+    audit_id: uuid.UUID
+    attempt: int
+    upload_path: Path
+    cache_dir: Path
+    label_column: str
+    id_column: str
+    engine_options: dict[str, Any]
+    relabel: dict[str, str]
+    exclude: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    job: AuditJob | None = None
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """An engine result as plain lists (the service never sees the engine's types)."""
+
+    sample_ids: list[str]
+    given: list[str]
+    suggested: list[str]
+    confidence: list[float]
+    score: list[float]
+    flagged: list[bool]
+    image_paths: list[str] | None
+    estimated_errors: dict[str, int]
+    confusion: list[dict[str, Any]]
+    seconds: float
+    device: str
+
+
+def claim_audit(
+    session: Session,
+    storage: Storage,
+    audit_id: uuid.UUID,
+    *,
+    worker_host: str,
+    stale_after_s: float,
+) -> Claim:
+    """Take a queued audit, or a running one whose worker went silent.
+
+    A finished audit (a re-delivered task) is left alone; a running audit with a recent
+    heartbeat belongs to a live worker.
+    """
+    audit = repository.get_audit(session, audit_id, for_update=True)
+    if audit is None:
+        return Claim("missing")
+    if audit.status in FINISHED:
+        return Claim("finished")
+    now = utcnow()
+    if (
+        audit.status == "running"
+        and audit.heartbeat_at is not None
+        and now - audit.heartbeat_at < timedelta(seconds=stale_after_s)
+    ):
+        return Claim("busy")
+    audit.status = "running"
+    audit.attempt += 1
+    audit.started_at = audit.heartbeat_at = now
+    audit.worker_host = worker_host[:255]
+    audit.progress = {"stage": "loading", "epoch": 0, "epochs": 0, "fraction": 0.0}
+    audit.error = None
+    session.flush()
+    corrections = audit.corrections or {}
+    return Claim(
+        "run",
+        AuditJob(
+            audit_id=audit.id,
+            attempt=audit.attempt,
+            upload_path=storage.upload_path(audit.id, audit.upload_kind),
+            cache_dir=storage.audit_dir(audit.id) / "cache",
+            label_column=audit.config["label_column"],
+            id_column=audit.config["id_column"],
+            engine_options={
+                key: value for key, value in audit.config.items() if key not in READING_OPTIONS
+            },
+            relabel=dict(corrections.get("relabel", {})),
+            exclude=frozenset(corrections.get("exclude", [])),
+        ),
+    )
+
+
+def _own_running_audit(session: Session, job: AuditJob) -> Audit | None:
+    """The audit if this attempt still owns it: not cancelled, deleted or taken over."""
+    audit = repository.get_audit(session, job.audit_id, for_update=True)
+    if audit is None or audit.status != "running" or audit.attempt != job.attempt:
+        return None
+    return audit
+
+
+def record_progress(session: Session, job: AuditJob, progress: dict[str, Any]) -> bool:
+    """Write progress and the heartbeat; False when the audit should stop."""
+    audit = _own_running_audit(session, job)
+    if audit is None:
+        return False
+    audit.progress = progress
+    audit.heartbeat_at = utcnow()
+    session.flush()
+    return True
+
+
+def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> bool:
+    """Replace whatever samples the audit has with the outcome's and mark it succeeded, in
+    the caller's one transaction; False (and nothing written) when the audit is not ours."""
+    audit = _own_running_audit(session, job)
+    if audit is None:
+        return False
+    repository.delete_samples(session, job.audit_id)
+    rows = [
+        {
+            "audit_id": job.audit_id,
+            "row_index": index,
+            "sample_id": sample_id,
+            "given_label": outcome.given[index],
+            "suggested_label": outcome.suggested[index],
+            "confidence": outcome.confidence[index],
+            "score": outcome.score[index],
+            "flagged": outcome.flagged[index],
+            "image_path": outcome.image_paths[index] if outcome.image_paths else None,
+            "version": 0,
+        }
+        for index, sample_id in enumerate(outcome.sample_ids)
+    ]
+    for start in range(0, len(rows), INSERT_BATCH):
+        session.execute(insert(Sample), rows[start : start + INSERT_BATCH])
+    audit.status = "succeeded"
+    audit.finished_at = audit.heartbeat_at = utcnow()
+    audit.progress = {"stage": "done", "epoch": 0, "epochs": 0, "fraction": 1.0, "eta_seconds": 0}
+    audit.summary = {
+        "samples": len(rows),
+        "flagged": sum(outcome.flagged),
+        "estimated_errors": outcome.estimated_errors,
+        "confusion": outcome.confusion,
+        "seconds": round(outcome.seconds, 3),
+        "device": outcome.device,
+    }
+    session.flush()
+    return True
+
+
+def fail_audit(session: Session, job: AuditJob, message: str) -> None:
+    audit = _own_running_audit(session, job)
+    if audit is None:
+        return
+    audit.status = "failed"
+    audit.error = message
+    audit.finished_at = utcnow()
+    session.flush()

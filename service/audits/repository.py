@@ -1,0 +1,200 @@
+"""Queries on audits and their samples."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from .models import Audit, Sample
+
+
+@dataclass(frozen=True)
+class SampleFilter:
+    flagged: bool | None = None
+    given_label: str | None = None
+    suggested_label: str | None = None
+    review: str = "any"
+
+
+def get_audit(session: Session, audit_id: uuid.UUID, *, for_update: bool = False) -> Audit | None:
+    query = select(Audit).where(Audit.id == audit_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def list_audits(
+    session: Session,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    status: str | None,
+) -> list[Audit]:
+    """Newest first, by (created_at, id) descending: keyset pagination."""
+    query = select(Audit).order_by(Audit.created_at.desc(), Audit.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Audit.status == status)
+    if after is not None:
+        created_at, audit_id = after
+        query = query.where(
+            or_(
+                Audit.created_at < created_at,
+                and_(Audit.created_at == created_at, Audit.id < audit_id),
+            )
+        )
+    return list(session.scalars(query))
+
+
+def review_counts(
+    session: Session, audit_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Reviewed samples by action, per audit."""
+    if not audit_ids:
+        return {}
+    rows = session.execute(
+        select(Sample.audit_id, Sample.review_action, func.count())
+        .where(Sample.audit_id.in_(audit_ids), Sample.review_action.is_not(None))
+        .group_by(Sample.audit_id, Sample.review_action)
+    )
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    for audit_id, action, count in rows:
+        counts.setdefault(audit_id, {})[str(action)] = count
+    return counts
+
+
+def sample_page(
+    session: Session,
+    audit_id: uuid.UUID,
+    where: SampleFilter,
+    *,
+    order: str,
+    after: list[Any] | None,
+    limit: int,
+) -> list[Sample]:
+    """A page of samples, most suspicious first (``order=score``) or in file order (``row``)."""
+    query = select(Sample).where(Sample.audit_id == audit_id, *_conditions(where)).limit(limit)
+    if order == "score":
+        query = query.order_by(Sample.score.desc(), Sample.row_index)
+        if after is not None:
+            score, row_index = after
+            query = query.where(
+                or_(
+                    Sample.score < score,
+                    and_(Sample.score == score, Sample.row_index > row_index),
+                )
+            )
+    else:
+        query = query.order_by(Sample.row_index)
+        if after is not None:
+            query = query.where(Sample.row_index > after[0])
+    return list(session.scalars(query))
+
+
+def _conditions(where: SampleFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.flagged is not None:
+        conditions.append(Sample.flagged.is_(where.flagged))
+    if where.given_label is not None:
+        conditions.append(Sample.given_label == where.given_label)
+    if where.suggested_label is not None:
+        conditions.append(Sample.suggested_label == where.suggested_label)
+    if where.review == "pending":
+        conditions.append(Sample.review_action.is_(None))
+    elif where.review == "done":
+        conditions.append(Sample.review_action.is_not(None))
+    return conditions
+
+
+def get_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> Sample | None:
+    return session.scalars(
+        select(Sample).where(Sample.audit_id == audit_id, Sample.sample_id == sample_id)
+    ).one_or_none()
+
+
+def get_samples_for_update(
+    session: Session, audit_id: uuid.UUID, sample_ids: Sequence[str]
+) -> dict[str, Sample]:
+    rows = session.scalars(
+        select(Sample)
+        .where(Sample.audit_id == audit_id, Sample.sample_id.in_(sample_ids))
+        .order_by(Sample.row_index)
+        .with_for_update()
+    )
+    return {row.sample_id: row for row in rows}
+
+
+def iter_samples(
+    session: Session, audit_id: uuid.UUID, *, flagged_only: bool, batch: int = 1000
+) -> Iterator[Sample]:
+    """Every sample in an order fit for a file (by score for suspects, else by row), fetched
+    through a server-side cursor in batches, so memory stays constant."""
+    query = select(Sample).where(Sample.audit_id == audit_id)
+    if flagged_only:
+        query = query.where(Sample.flagged.is_(True)).order_by(
+            Sample.score.desc(), Sample.row_index
+        )
+    else:
+        query = query.order_by(Sample.row_index)
+    result = session.scalars(query.execution_options(yield_per=batch))
+    yield from result
+
+
+def reviewed_corrections(session: Session, audit_id: uuid.UUID) -> tuple[dict[str, str], list[str]]:
+    """The decisions a re-audit applies: new labels, and samples to leave out."""
+    relabel: dict[str, str] = {}
+    exclude: list[str] = []
+    rows = session.execute(
+        select(Sample.sample_id, Sample.review_action, Sample.given_label, Sample.final_label)
+        .where(Sample.audit_id == audit_id, Sample.review_action.is_not(None))
+        .execution_options(yield_per=1000)
+    )
+    for sample_id, action, given, final in rows:
+        if action == "exclude":
+            exclude.append(sample_id)
+        elif final is not None and final != given:
+            relabel[sample_id] = final
+    return relabel, exclude
+
+
+def delete_samples(session: Session, audit_id: uuid.UUID) -> None:
+    session.execute(delete(Sample).where(Sample.audit_id == audit_id))
+
+
+def delete_audit(session: Session, audit_id: uuid.UUID) -> None:
+    session.execute(delete(Audit).where(Audit.id == audit_id))
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Audit.status, func.count()).group_by(Audit.status))
+    return {status: count for status, count in rows}
+
+
+def finished_durations(session: Session) -> list[float]:
+    """Seconds from start to finish of every succeeded audit (for the duration histogram)."""
+    rows = session.execute(
+        select(Audit.started_at, Audit.finished_at).where(
+            Audit.status == "succeeded",
+            Audit.started_at.is_not(None),
+            Audit.finished_at.is_not(None),
+        )
+    )
+    return [
+        (finished - started).total_seconds() for started, finished in rows if started and finished
+    ]
+
+
+def samples_audited(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(Audit.summary["samples"].as_integer()), 0)).where(
+                Audit.status == "succeeded"
+            )
+        )
+        or 0
+    )

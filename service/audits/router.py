@@ -1,0 +1,151 @@
+"""The audits API: upload, read, cancel, delete, re-audit, samples and thumbnails."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from ..auth.dependencies import Admin, Reviewer, UploadingAdmin
+from ..dependencies import QueueDep, SessionDep, SettingsDep, StorageDep
+from ..errors import ERROR_RESPONSES
+from ..pagination import DEFAULT_LIMIT, MAX_LIMIT
+from ..storage import receive_upload
+from . import samples, service
+from .repository import SampleFilter
+from .schemas import AuditOut, AuditPage, ReauditCreate, SampleOut, SamplePage, Status
+
+router = APIRouter(prefix="/audits", tags=["audits"], responses=ERROR_RESPONSES)
+UPLOAD_BODY = {
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "config": {"type": "string", "description": "JSON object of options"},
+                },
+            }
+        }
+    },
+    "required": True,
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AuditOut,
+    openapi_extra={"requestBody": UPLOAD_BODY},
+    responses={413: ERROR_RESPONSES[422], 503: ERROR_RESPONSES[422]},
+)
+async def create_audit(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    queue: QueueDep,
+    admin: UploadingAdmin,
+) -> AuditOut:
+    """Upload a dataset (`file`: CSV, Parquet, npz or image zip) with an optional JSON
+    `config`, and queue its audit."""
+    received = await receive_upload(request, storage.new_incoming_path(), settings.max_upload_bytes)
+    audit = await run_in_threadpool(
+        service.create_audit, session, storage, queue, settings, received, admin
+    )
+    response.headers["Location"] = f"/audits/{audit.id}"
+    return service.to_out(audit, {})
+
+
+@router.get("", response_model=AuditPage)
+def list_audits(
+    session: SessionDep,
+    _reviewer: Reviewer,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> AuditPage:
+    return service.list_page(session, limit=limit, cursor=cursor, status=status)
+
+
+@router.get("/{audit_id}", response_model=AuditOut)
+def get_audit(audit_id: uuid.UUID, session: SessionDep, _reviewer: Reviewer) -> AuditOut:
+    return service.describe(session, service.require_audit(session, audit_id))
+
+
+@router.post("/{audit_id}/cancel", response_model=AuditOut)
+def cancel_audit(audit_id: uuid.UUID, session: SessionDep, _admin: Admin) -> AuditOut:
+    return service.describe(session, service.cancel_audit(session, audit_id))
+
+
+@router.delete("/{audit_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_audit(
+    audit_id: uuid.UUID, session: SessionDep, storage: StorageDep, _admin: Admin
+) -> None:
+    service.delete_audit(session, storage, audit_id)
+
+
+@router.post("/{audit_id}/reaudit", status_code=status.HTTP_202_ACCEPTED, response_model=AuditOut)
+def reaudit(
+    audit_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    storage: StorageDep,
+    queue: QueueDep,
+    admin: Admin,
+    request: ReauditCreate | None = None,
+) -> AuditOut:
+    """Audit the same data again with the reviews applied (relabels, exclusions)."""
+    audit = service.reaudit(session, storage, queue, audit_id, request or ReauditCreate(), admin)
+    response.headers["Location"] = f"/audits/{audit.id}"
+    return service.to_out(audit, {})
+
+
+@router.get("/{audit_id}/samples", response_model=SamplePage)
+def list_samples(
+    audit_id: uuid.UUID,
+    session: SessionDep,
+    _reviewer: Reviewer,
+    flagged: bool | None = None,
+    given_label: str | None = None,
+    suggested_label: str | None = None,
+    review: Literal["pending", "done", "any"] = "any",
+    order: Literal["score", "row"] = "score",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> SamplePage:
+    where = SampleFilter(flagged, given_label, suggested_label, review)
+    return samples.list_samples(session, audit_id, where, order=order, limit=limit, cursor=cursor)
+
+
+# Sample ids may be image paths with slashes, hence `:path`; the image route comes first.
+@router.get(
+    "/{audit_id}/samples/{sample_id:path}/image",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def sample_image(
+    audit_id: uuid.UUID,
+    sample_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    _reviewer: Reviewer,
+    size: Annotated[int, Query(ge=16, le=1024)] = 256,
+) -> FileResponse:
+    path = samples.thumbnail(
+        session, storage, audit_id, sample_id, size=size, max_pixels=settings.max_image_pixels
+    )
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/{audit_id}/samples/{sample_id:path}", response_model=SampleOut)
+def get_sample(
+    audit_id: uuid.UUID, sample_id: str, session: SessionDep, _reviewer: Reviewer
+) -> SampleOut:
+    return samples.get_sample(session, audit_id, sample_id)

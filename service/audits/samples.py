@@ -1,0 +1,127 @@
+"""Reading an audit's samples: keyset pages by suspicion or file order, and thumbnails."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidInput, NotFound
+from ..pagination import decode_cursor, encode_cursor
+from ..storage import Storage
+from . import repository
+from .archives import read_member
+from .models import Audit, Sample
+from .repository import SampleFilter
+from .schemas import ReviewState, SampleOut, SamplePage
+from .service import require_audit, require_succeeded
+
+# A thumbnail's source may be larger than its pixels suggest (PNG text chunks and the like).
+MAX_SOURCE_BYTES = 256 * 1024 * 1024
+
+
+def list_samples(
+    session: Session,
+    audit_id: uuid.UUID,
+    where: SampleFilter,
+    *,
+    order: str,
+    limit: int,
+    cursor: str | None,
+) -> SamplePage:
+    audit = require_succeeded(session, audit_id)
+    after = None
+    if cursor is not None:
+        after = decode_cursor(cursor, 2 if order == "score" else 1)
+        if not all(isinstance(value, int | float) for value in after):
+            raise InvalidInput("the cursor is not valid", code="invalid_cursor")
+    rows = repository.sample_page(
+        session, audit_id, where, order=order, after=after, limit=limit + 1
+    )
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        key = [last.score, last.row_index] if order == "score" else [last.row_index]
+        next_cursor = encode_cursor(key)
+    return SamplePage(items=[sample_out(audit, row) for row in page], next_cursor=next_cursor)
+
+
+def get_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> SampleOut:
+    audit = require_succeeded(session, audit_id)
+    return sample_out(audit, require_sample(session, audit_id, sample_id))
+
+
+def require_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> Sample:
+    sample = repository.get_sample(session, audit_id, sample_id)
+    if sample is None:
+        raise NotFound(
+            f"audit {audit_id} has no sample {sample_id!r}",
+            code="sample_not_found",
+            details={"sample_id": sample_id},
+        )
+    return sample
+
+
+def sample_out(audit: Audit, sample: Sample) -> SampleOut:
+    image_url = None
+    if sample.image_path is not None:
+        image_url = f"/audits/{audit.id}/samples/{quote(sample.sample_id)}/image"
+    return SampleOut(
+        sample_id=sample.sample_id,
+        row_index=sample.row_index,
+        given_label=sample.given_label,
+        suggested_label=sample.suggested_label,
+        confidence=sample.confidence,
+        score=sample.score,
+        flagged=sample.flagged,
+        review=ReviewState(
+            action=sample.review_action,  # type: ignore[arg-type]
+            final_label=sample.final_label,
+            reviewed_by=sample.reviewed_by,
+            reviewed_at=sample.reviewed_at,
+            version=sample.version,
+        ),
+        image_url=image_url,
+    )
+
+
+def thumbnail(
+    session: Session,
+    storage: Storage,
+    audit_id: uuid.UUID,
+    sample_id: str,
+    *,
+    size: int,
+    max_pixels: int,
+) -> Path:
+    """A JPEG of the sample's image fitted in ``size`` pixels, made once and then cached."""
+    audit = require_audit(session, audit_id)
+    sample = require_sample(session, audit_id, sample_id)
+    if sample.image_path is None or audit.upload_kind != "zip":
+        raise NotFound(f"sample {sample_id!r} has no image", code="no_image")
+    cached = storage.thumbnail_path(audit_id, sample.row_index, size)
+    if cached.exists():
+        return cached
+    source = storage.upload_path(audit_id, audit.upload_kind)
+    try:
+        data = read_member(source, sample.image_path, MAX_SOURCE_BYTES)
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > max_pixels:
+                raise InvalidInput(f"image {sample.image_path!r} is too large to show")
+            image.thumbnail((size, size))
+            shown = image.convert("L" if image.mode in ("L", "I", "I;16", "1") else "RGB")
+    except (KeyError, OSError, UnidentifiedImageError) as exc:
+        raise NotFound(
+            f"the image of sample {sample_id!r} cannot be read ({exc})", code="no_image"
+        ) from None
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{uuid.uuid4().hex}.part")
+    shown.save(partial, format="JPEG", quality=85)
+    # Written aside and renamed, so a concurrent request never serves half a file.
+    partial.replace(cached)
+    return cached

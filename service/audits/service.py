@@ -1,0 +1,260 @@
+"""Creating, reading, cancelling, deleting and re-running audits."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from ..auth.schemas import Principal
+from ..config import Settings
+from ..db import on_commit, on_rollback, utcnow
+from ..errors import Conflict, InvalidInput, NotFound
+from ..pagination import decode_cursor, encode_cursor
+from ..queue import AuditQueue
+from ..storage import ReceivedUpload, Storage
+from . import repository
+from .archives import ArchiveLimits
+from .models import FINISHED, Audit
+from .schemas import (
+    AuditConfigIn,
+    AuditOut,
+    AuditPage,
+    ConfusionCount,
+    DatasetOut,
+    ProgressOut,
+    ReauditCreate,
+    SummaryOut,
+)
+from .validation import inspect_upload, upload_format
+
+
+def create_audit(
+    session: Session,
+    storage: Storage,
+    queue: AuditQueue,
+    settings: Settings,
+    received: ReceivedUpload,
+    principal: Principal,
+) -> Audit:
+    """Check a received upload, keep it under the new audit's folder and queue the audit.
+
+    Whatever goes wrong, the upload is removed and no row is left behind.
+    """
+    try:
+        config = parse_config(received.fields.get("config"))
+        upload_kind = upload_format(received.filename)
+        facts = inspect_upload(
+            received.path,
+            upload_kind,
+            label_column=config.label_column,
+            id_column=config.id_column,
+            limits=archive_limits(settings),
+        )
+    except BaseException:
+        received.path.unlink(missing_ok=True)
+        raise
+    on_rollback(session, lambda: received.path.unlink(missing_ok=True))
+    audit = Audit(
+        id=uuid.uuid4(),
+        name=config.name or PurePosixPath(received.filename.replace("\\", "/")).name,
+        status="queued",
+        config=config.stored(),
+        upload_filename=received.filename[:255],
+        upload_kind=upload_kind,
+        upload_size=received.size,
+        dataset_kind=facts.dataset_kind,
+        class_names=list(facts.class_counts),
+        created_by=principal.name,
+    )
+    session.add(audit)
+    session.flush()
+    on_rollback(session, lambda: storage.remove_audit_files(audit.id))
+    storage.adopt_upload(received.path, audit.id, upload_kind)
+    # Sent before the commit, so an unreachable broker leaves no audit behind; the task
+    # waits briefly for the row to become visible (see worker.tasks).
+    queue.enqueue(audit.id)
+    return audit
+
+
+def archive_limits(settings: Settings) -> ArchiveLimits:
+    return ArchiveLimits(
+        max_expanded_bytes=settings.max_expanded_bytes,
+        max_members=settings.max_archive_members,
+        max_image_pixels=settings.max_image_pixels,
+    )
+
+
+def parse_config(raw: str | None) -> AuditConfigIn:
+    """The ``config`` form field: a JSON object of options, validated like the engine does."""
+    try:
+        options = json.loads(raw) if raw and raw.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"config is not valid JSON: {exc}", code="invalid_config") from None
+    if not isinstance(options, dict):
+        raise InvalidInput("config must be a JSON object of options", code="invalid_config")
+    return validate_config(options)
+
+
+def validate_config(options: dict[str, Any]) -> AuditConfigIn:
+    try:
+        return AuditConfigIn.model_validate(options)
+    except ValidationError as exc:
+        problems = [
+            {
+                "option": ".".join(str(part) for part in error["loc"]) or "config",
+                "message": error["msg"],
+            }
+            for error in exc.errors()
+        ]
+        summary = "; ".join(f"{p['option']}: {p['message']}" for p in problems)
+        raise InvalidInput(
+            f"invalid config: {summary}", code="invalid_config", details=problems
+        ) from None
+
+
+def require_audit(session: Session, audit_id: uuid.UUID, *, for_update: bool = False) -> Audit:
+    audit = repository.get_audit(session, audit_id, for_update=for_update)
+    if audit is None:
+        raise NotFound(f"no audit {audit_id}", code="audit_not_found")
+    return audit
+
+
+def require_succeeded(session: Session, audit_id: uuid.UUID, *, for_update: bool = False) -> Audit:
+    audit = require_audit(session, audit_id, for_update=for_update)
+    if audit.status != "succeeded":
+        raise Conflict(
+            f"audit {audit_id} is {audit.status}; this needs a succeeded audit",
+            code="audit_not_succeeded",
+            details={"status": audit.status},
+        )
+    return audit
+
+
+def describe(session: Session, audit: Audit) -> AuditOut:
+    return to_out(audit, repository.review_counts(session, [audit.id]).get(audit.id, {}))
+
+
+def list_page(session: Session, *, limit: int, cursor: str | None, status: str | None) -> AuditPage:
+    after = None
+    if cursor is not None:
+        created_at, audit_id = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(created_at), uuid.UUID(audit_id))
+        except (TypeError, ValueError):
+            raise InvalidInput("the cursor is not valid", code="invalid_cursor") from None
+    audits = repository.list_audits(session, limit=limit + 1, after=after, status=status)
+    page, more = audits[:limit], len(audits) > limit
+    counts = repository.review_counts(session, [audit.id for audit in page])
+    next_cursor = None
+    if more:
+        last = page[-1]
+        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    return AuditPage(
+        items=[to_out(audit, counts.get(audit.id, {})) for audit in page], next_cursor=next_cursor
+    )
+
+
+def cancel_audit(session: Session, audit_id: uuid.UUID) -> Audit:
+    """Stop a queued or running audit; its worker notices at its next progress report."""
+    audit = require_audit(session, audit_id, for_update=True)
+    if audit.status in FINISHED:
+        raise Conflict(f"audit {audit_id} is already {audit.status}", code="audit_finished")
+    audit.status = "cancelled"
+    audit.finished_at = utcnow()
+    session.flush()
+    return audit
+
+
+def delete_audit(session: Session, storage: Storage, audit_id: uuid.UUID) -> None:
+    """Remove the audit, its samples and reviews (cascade), then its files."""
+    require_audit(session, audit_id, for_update=True)
+    repository.delete_audit(session, audit_id)
+    session.flush()
+    on_commit(session, lambda: storage.remove_audit_files(audit_id))
+
+
+def reaudit(
+    session: Session,
+    storage: Storage,
+    queue: AuditQueue,
+    parent_id: uuid.UUID,
+    request: ReauditCreate,
+    principal: Principal,
+) -> Audit:
+    """A new audit of the parent's upload with its reviews applied: relabels replace the
+    given labels and excluded samples are dropped."""
+    parent = require_succeeded(session, parent_id)
+    config = validate_config({**parent.config, **request.config})
+    relabel, exclude = repository.reviewed_corrections(session, parent.id)
+    audit = Audit(
+        id=uuid.uuid4(),
+        name=request.name or f"{parent.name} (re-audit)",
+        status="queued",
+        config=config.stored(),
+        corrections={"relabel": relabel, "exclude": exclude},
+        upload_filename=parent.upload_filename,
+        upload_kind=parent.upload_kind,
+        upload_size=parent.upload_size,
+        dataset_kind=parent.dataset_kind,
+        class_names=parent.class_names,
+        parent_id=parent.id,
+        created_by=principal.name,
+    )
+    session.add(audit)
+    session.flush()
+    on_rollback(session, lambda: storage.remove_audit_files(audit.id))
+    storage.share_upload(parent.id, audit.id, parent.upload_kind)
+    queue.enqueue(audit.id)
+    return audit
+
+
+def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
+    summary = None
+    if audit.summary is not None:
+        stored = audit.summary
+        summary = SummaryOut(
+            samples=stored["samples"],
+            flagged=stored["flagged"],
+            estimated_errors=stored["estimated_errors"],
+            confusion=[ConfusionCount(**cell) for cell in stored["confusion"]],
+            reviewed=sum(reviews.values()),
+            reviews=reviews,
+            seconds=stored["seconds"],
+            device=stored["device"],
+        )
+    corrections = None
+    if audit.corrections is not None:
+        corrections = {
+            "relabeled": len(audit.corrections.get("relabel", {})),
+            "excluded": len(audit.corrections.get("exclude", [])),
+        }
+    return AuditOut(
+        id=audit.id,
+        name=audit.name,
+        status=audit.status,  # type: ignore[arg-type]
+        config=audit.config,
+        dataset=DatasetOut(
+            filename=audit.upload_filename,
+            format=audit.upload_kind,
+            size_bytes=audit.upload_size,
+            kind=audit.dataset_kind,  # type: ignore[arg-type]
+            class_names=audit.class_names,
+        ),
+        progress=ProgressOut(**audit.progress) if audit.progress else None,
+        error=audit.error,
+        summary=summary,
+        parent_id=audit.parent_id,
+        corrections=corrections,
+        created_by=audit.created_by,
+        created_at=audit.created_at,
+        started_at=audit.started_at,
+        finished_at=audit.finished_at,
+        attempt=audit.attempt,
+        worker_host=audit.worker_host,
+    )

@@ -1,0 +1,155 @@
+"""`labelaudit serve`, `labelaudit db upgrade` and `labelaudit keys create`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+ROLES = ("admin", "reviewer")
+FIRST_KEY_NAME = "admin"
+
+
+def add_commands(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP service (embedded: SQLite and a local worker, no servers needed)",
+        description="Without DATABASE_URL and CELERY_BROKER_URL: migrate a SQLite database "
+        "under LABELAUDIT_DATA_DIR (default ./var), start a local worker and serve. With "
+        "CELERY_BROKER_URL: serve the API only; run `labelaudit worker` on the GPU hosts.",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=run_serve)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True, metavar="COMMAND"
+    )
+    db.add_parser("upgrade", help="apply the migrations (DATABASE_URL)").set_defaults(
+        run=run_db_upgrade
+    )
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True, metavar="COMMAND"
+    )
+    create = keys.add_parser("create", help="create an API key and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.set_defaults(run=run_keys_create)
+
+
+def run_db_upgrade(_args: argparse.Namespace) -> int:
+    from .config import get_settings
+    from .migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    print("database schema is up to date", file=sys.stderr)
+    return 0
+
+
+def run_keys_create(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from .auth import service as auth_service
+    from .auth.schemas import ApiKeyCreate
+    from .config import get_settings
+    from .db import Database
+    from .errors import ServiceError
+
+    settings = get_settings()
+    _migrate_embedded(settings)
+    try:
+        request = ApiKeyCreate(name=args.name, role=args.role)
+        database = Database(settings.resolved_database_url)
+        with database.session_scope() as session:
+            created = auth_service.create_key(session, request)
+    except (ValidationError, ServiceError) as exc:
+        message = exc.message if isinstance(exc, ServiceError) else exc.errors()[0]["msg"]
+        print(f"labelaudit: error: {message}", file=sys.stderr)
+        return 2
+    print(f"created {created.role} key {created.name!r}; it is shown only now:", file=sys.stderr)
+    print(created.key)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .config import get_settings
+
+    settings = get_settings()
+    _migrate_embedded(settings)
+    first_key = _first_embedded_key(settings)
+    worker = _start_local_worker(settings) if settings.embedded_broker else None
+    url = f"http://{args.host}:{args.port}"
+    print(f"labelaudit serving on {url} (API docs: {url}/docs)", flush=True)
+    if first_key is not None:
+        print(f"created the first admin key (shown only now): {first_key}", flush=True)
+        print(f'  curl -H "Authorization: Bearer {first_key}" {url}/audits', flush=True)
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; exiting through
+    # SystemExit instead lets the local worker be stopped below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    finally:
+        if worker is not None:
+            _stop(worker)
+    return 0
+
+
+def _migrate_embedded(settings: Settings) -> None:
+    """The embedded SQLite database migrates itself; a server database is migrated by the
+    deployment (`labelaudit db upgrade`, the compose `migrate` service)."""
+    from .migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.embedded_database:
+        upgrade(settings.resolved_database_url)
+
+
+def _first_embedded_key(settings: Settings) -> str | None:
+    """On an embedded service's first start (no keys, none configured): an admin key."""
+    from .auth import service as auth_service
+    from .auth.schemas import ApiKeyCreate
+    from .db import Database
+
+    if not settings.embedded_database or settings.admin_key is not None:
+        return None
+    database = Database(settings.resolved_database_url)
+    try:
+        with database.session_scope() as session:
+            if auth_service.has_keys(session):
+                return None
+            request = ApiKeyCreate(name=FIRST_KEY_NAME, role="admin")
+            return auth_service.create_key(session, request).key
+    finally:
+        database.dispose()
+
+
+def _start_local_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    """A `labelaudit worker` on the filesystem broker, logging to the data directory."""
+    environment = {**os.environ, "LABELAUDIT_DATA_DIR": str(settings.data_dir.resolve())}
+    log_path = settings.data_dir / "worker.log"
+    log: IO[bytes] = log_path.open("ab")
+    command = [sys.executable, "-m", "labelaudit", "worker", "--queues", settings.audit_queue]
+    process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    print(f"started a local worker (pid {process.pid}, log {log_path})", flush=True)
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

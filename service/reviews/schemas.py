@@ -1,0 +1,61 @@
+"""What the reviews API reads and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..audits.schemas import SampleOut
+
+Action = Literal["accept", "relabel", "keep", "exclude"]
+
+
+class ReviewItem(BaseModel):
+    """One decision: ``accept`` the suggested label, ``relabel`` to ``label``, ``keep`` the
+    given label, or ``exclude`` the sample from the corrected dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sample_id: str = Field(min_length=1, max_length=1024)
+    action: Action
+    label: str | None = Field(None, min_length=1, max_length=255)
+    version: int | None = Field(
+        None, ge=0, description="the sample's review version this decision replaces"
+    )
+
+    @model_validator(mode="after")
+    def _label_goes_with_relabel(self) -> ReviewItem:
+        if self.action == "relabel" and self.label is None:
+            raise ValueError("relabel needs a label")
+        if self.action != "relabel" and self.label is not None:
+            raise ValueError(f"{self.action} takes no label; use relabel")
+        return self
+
+
+class ReviewBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ReviewItem] = Field(min_length=1, max_length=1000)
+
+
+class ReviewResult(BaseModel):
+    items: list[SampleOut]
+
+
+class ReviewEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    sample_id: str
+    actor: str
+    action: Action
+    before: dict[str, Any]
+    after: dict[str, Any]
+    created_at: datetime
+
+
+class ReviewLogPage(BaseModel):
+    items: list[ReviewEventOut]
+    next_cursor: str | None

@@ -1,0 +1,142 @@
+"""Applying review decisions: all of a batch or none, never over a newer decision."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..audits import repository as audits_repository
+from ..audits.models import Sample
+from ..audits.samples import sample_out
+from ..audits.service import require_audit, require_succeeded
+from ..auth.schemas import Principal
+from ..db import utcnow
+from ..errors import Conflict, InvalidInput, NotFound
+from ..pagination import decode_cursor, encode_cursor
+from . import repository
+from .models import ReviewEvent
+from .schemas import ReviewBatch, ReviewEventOut, ReviewItem, ReviewLogPage, ReviewResult
+
+
+def apply_reviews(
+    session: Session, audit_id: uuid.UUID, batch: ReviewBatch, principal: Principal
+) -> ReviewResult:
+    """Record every decision of ``batch`` in one transaction, or none of them.
+
+    A decision naming a ``version`` that is no longer the sample's answers 409 for the whole
+    batch, so two reviewers never overwrite each other silently.
+    """
+    audit = require_succeeded(session, audit_id)
+    _check_batch(batch, audit.class_names or [])
+    wanted = [item.sample_id for item in batch.items]
+    samples = audits_repository.get_samples_for_update(session, audit_id, wanted)
+    missing = [sample_id for sample_id in wanted if sample_id not in samples]
+    if missing:
+        raise NotFound(
+            f"audit {audit_id} has no sample(s) {', '.join(map(repr, missing[:10]))}",
+            code="sample_not_found",
+            details={"sample_ids": missing},
+        )
+    conflicts = [
+        {
+            "sample_id": item.sample_id,
+            "version": item.version,
+            "current_version": samples[item.sample_id].version,
+        }
+        for item in batch.items
+        if item.version is not None and item.version != samples[item.sample_id].version
+    ]
+    if conflicts:
+        raise Conflict(
+            f"{len(conflicts)} sample(s) were reviewed since you loaded them "
+            f"({', '.join(repr(c['sample_id']) for c in conflicts[:10])}); reload and retry",
+            code="review_conflict",
+            details=conflicts,
+        )
+    now = utcnow()
+    for item in batch.items:
+        sample = samples[item.sample_id]
+        before = review_state(sample)
+        sample.review_action = item.action
+        sample.final_label = _final_label(sample, item)
+        sample.reviewed_by = principal.name
+        sample.reviewed_at = now
+        sample.version += 1
+        session.add(
+            ReviewEvent(
+                audit_id=audit_id,
+                sample_id=sample.sample_id,
+                actor=principal.name,
+                action=item.action,
+                before=before,
+                after=review_state(sample),
+                created_at=now,
+            )
+        )
+    session.flush()
+    return ReviewResult(items=[sample_out(audit, samples[sample_id]) for sample_id in wanted])
+
+
+def _check_batch(batch: ReviewBatch, class_names: list[str]) -> None:
+    repeated = [
+        sample_id for sample_id, n in Counter(i.sample_id for i in batch.items).items() if n > 1
+    ]
+    if repeated:
+        raise InvalidInput(
+            f"sample(s) {', '.join(map(repr, repeated[:10]))} appear more than once in the batch",
+            code="duplicate_sample",
+            details={"sample_ids": repeated},
+        )
+    unknown = sorted({i.label for i in batch.items if i.label and i.label not in class_names})
+    if unknown:
+        raise InvalidInput(
+            f"unknown label(s) {', '.join(map(repr, unknown))}; the audit's classes are "
+            f"{', '.join(class_names)}",
+            code="unknown_label",
+            details={"labels": unknown, "classes": class_names},
+        )
+
+
+def _final_label(sample: Sample, item: ReviewItem) -> str | None:
+    if item.action == "accept":
+        return sample.suggested_label
+    if item.action == "keep":
+        return sample.given_label
+    if item.action == "relabel":
+        return item.label
+    return None
+
+
+def review_state(sample: Sample) -> dict[str, Any]:
+    return {
+        "action": sample.review_action,
+        "final_label": sample.final_label,
+        "version": sample.version,
+    }
+
+
+def review_log(
+    session: Session,
+    audit_id: uuid.UUID,
+    *,
+    sample_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> ReviewLogPage:
+    require_audit(session, audit_id)
+    after_id = None
+    if cursor is not None:
+        (after_id,) = decode_cursor(cursor, 1)
+        if not isinstance(after_id, int):
+            raise InvalidInput("the cursor is not valid", code="invalid_cursor")
+    events = repository.log_page(
+        session, audit_id, sample_id=sample_id, after_id=after_id, limit=limit + 1
+    )
+    page = events[:limit]
+    next_cursor = encode_cursor([page[-1].id]) if len(events) > limit else None
+    return ReviewLogPage(
+        items=[ReviewEventOut.model_validate(event) for event in page], next_cursor=next_cursor
+    )

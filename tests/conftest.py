@@ -1,0 +1,198 @@
+"""Fixtures on real services: a PostgreSQL database made for the run, Redis, a Celery worker.
+
+When PostgreSQL or Redis is unreachable, the tests that need them skip saying so; with
+LABELAUDIT_REQUIRE_SERVICES=1 (set by .ci/run) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LABELAUDIT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("LABELAUDIT_TEST_REDIS", "redis://127.0.0.1:6379/0")
+TABLES = ("review_events", "samples", "audits", "api_keys")
+
+
+def service_missing(message: str) -> None:
+    if os.environ.get("LABELAUDIT_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} (LABELAUDIT_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database, migrated with Alembic, dropped at the end of the run."""
+    import psycopg
+
+    from service.migrate import upgrade
+
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        service_missing(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {exc}")
+    name = f"labelaudit_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    url = f"{url}/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis is unreachable at {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def service_environment(
+    postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The production-mode settings the API and the worker share, as environment variables.
+
+    A queue of the run's own keeps other workers on the same Redis away from its audits.
+    """
+    return {
+        "DATABASE_URL": postgres_url,
+        "CELERY_BROKER_URL": redis_url,
+        "LABELAUDIT_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "AUDIT_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+        "LABELAUDIT_PROGRESS_INTERVAL": "0.1",
+        "LABELAUDIT_MAX_UPLOAD_BYTES": str(5 * 2**20),
+        "LABELAUDIT_MAX_EXPANDED_BYTES": str(2 * 2**20),
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(service_environment: dict[str, str]) -> Any:
+    from service.config import Settings
+
+    return Settings.model_validate(service_environment)
+
+
+@pytest.fixture
+def database(settings: Any) -> Iterator[Any]:
+    """The test database; after each test every table is emptied and the uploads removed."""
+    from sqlalchemy import text
+
+    from service.db import Database
+
+    database = Database(settings.resolved_database_url)
+    yield database
+    with database.session_scope() as session:
+        session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    database.dispose()
+    for folder in ("audits", "incoming"):
+        shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
+
+
+def create_key(database: Any, name: str, role: str) -> str:
+    from service.auth import service as auth_service
+    from service.auth.schemas import ApiKeyCreate
+
+    with database.session_scope() as session:
+        return str(auth_service.create_key(session, ApiKeyCreate(name=name, role=role)).key)
+
+
+@pytest.fixture(scope="session")
+def worker_process(service_environment: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A real `labelaudit worker` process on Redis, for the whole run."""
+    environment = {**os.environ, **service_environment, "OMP_NUM_THREADS": "1"}
+    log_path = Path(service_environment["LABELAUDIT_DATA_DIR"]) / "worker.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "labelaudit",
+                "worker",
+                "--queues",
+                service_environment["AUDIT_QUEUE"],
+                "--loglevel",
+                "INFO",
+            ],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    deadline = time.monotonic() + 90
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def blobs_table(
+    n_per_class: int = 40, *, noise: float = 0.1, seed: int = 0
+) -> tuple[pd.DataFrame, set[str]]:
+    """Three well-separated Gaussian blobs with some labels flipped; returns the flipped ids."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 4, (3, 8))
+    labels = np.repeat(np.arange(3), n_per_class)
+    features = centres[labels] + rng.normal(0, 1, (labels.size, 8))
+    wrong = rng.choice(labels.size, int(noise * labels.size), replace=False)
+    noisy = labels.copy()
+    noisy[wrong] = (noisy[wrong] + rng.integers(1, 3, wrong.size)) % 3
+    table = pd.DataFrame(features, columns=[f"f{i}" for i in range(8)])
+    table.insert(0, "id", [f"s{i:03d}" for i in range(labels.size)])
+    table["label"] = np.array(["bolt", "nut", "washer"])[noisy]
+    return table, {f"s{i:03d}" for i in wrong}
+
+
+def wait_for_audit(client: Any, headers: dict[str, str], audit_id: str, timeout: float = 120):
+    """Poll an audit until it finishes; return its last state."""
+    deadline = time.monotonic() + timeout
+    while True:
+        audit = client.get(f"/audits/{audit_id}", headers=headers).json()
+        if audit["status"] in ("succeeded", "failed", "cancelled"):
+            return audit
+        if time.monotonic() > deadline:
+            pytest.fail(f"audit {audit_id} still {audit['status']} after {timeout} s: {audit}")
+        time.sleep(0.2)
+
+
+# Test modules cannot import from conftest, so the helpers come as fixtures.
+@pytest.fixture
+def make_key(database: Any) -> Any:
+    return lambda name, role: create_key(database, name, role)
+
+
+@pytest.fixture
+def make_blobs() -> Any:
+    return blobs_table
+
+
+@pytest.fixture
+def audit_finished() -> Any:
+    return wait_for_audit

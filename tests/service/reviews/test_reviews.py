@@ -1,0 +1,131 @@
+"""Review batches: all or nothing, checked against the audit's samples and classes."""
+
+import uuid
+
+import pytest
+
+
+@pytest.fixture
+def audit_id(database):
+    """A succeeded audit with three samples, written as a worker would."""
+    from service.audits.models import Audit, Sample
+
+    audit_id = uuid.uuid4()
+    with database.session_scope() as session:
+        session.add(
+            Audit(
+                id=audit_id,
+                name="a",
+                status="succeeded",
+                config={},
+                upload_filename="a.csv",
+                upload_kind="csv",
+                upload_size=1,
+                dataset_kind="table",
+                class_names=["bolt", "nut"],
+                created_by="test",
+                summary={
+                    "samples": 3,
+                    "flagged": 1,
+                    "estimated_errors": {},
+                    "confusion": [],
+                    "seconds": 1.0,
+                    "device": "cpu",
+                },
+            )
+        )
+        session.flush()
+        for row in range(3):
+            session.add(
+                Sample(
+                    audit_id=audit_id,
+                    row_index=row,
+                    sample_id=f"s{row}",
+                    given_label="bolt",
+                    suggested_label="nut",
+                    confidence=0.1,
+                    score=0.8,
+                    flagged=row == 0,
+                )
+            )
+    return str(audit_id)
+
+
+def review(client, headers, audit_id, *items):
+    return client.post(f"/audits/{audit_id}/reviews", headers=headers, json={"items": list(items)})
+
+
+@pytest.mark.parametrize(
+    ("items", "status", "code"),
+    [
+        ([{"sample_id": "s0", "action": "relabel"}], 422, "invalid_request"),
+        ([{"sample_id": "s0", "action": "keep", "label": "nut"}], 422, "invalid_request"),
+        ([{"sample_id": "s0", "action": "delete"}], 422, "invalid_request"),
+        ([{"sample_id": "s0", "action": "relabel", "label": "screw"}], 422, "unknown_label"),
+        (
+            [{"sample_id": "s0", "action": "keep"}, {"sample_id": "s0", "action": "accept"}],
+            422,
+            "duplicate_sample",
+        ),
+        (
+            [{"sample_id": "s1", "action": "keep"}, {"sample_id": "nope", "action": "keep"}],
+            404,
+            "sample_not_found",
+        ),
+        (
+            [
+                {"sample_id": "s1", "action": "keep"},
+                {"sample_id": "s2", "action": "keep", "version": 4},
+            ],
+            409,
+            "review_conflict",
+        ),
+    ],
+)
+def test_a_bad_batch_applies_nothing(client, reviewer, audit_id, items, status, code):
+    response = review(client, reviewer, audit_id, *items)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    sample = client.get(f"/audits/{audit_id}/samples/s1", headers=reviewer).json()
+    assert sample["review"] == {
+        "action": None,
+        "final_label": None,
+        "reviewed_by": None,
+        "reviewed_at": None,
+        "version": 0,
+    }
+    assert client.get(f"/audits/{audit_id}/reviews", headers=reviewer).json()["items"] == []
+
+
+def test_the_log_keeps_every_decision_and_the_sample_shows_the_latest(
+    client, reviewer, admin, audit_id
+):
+    assert review(client, reviewer, audit_id, {"sample_id": "s0", "action": "accept"}).is_success
+    assert review(
+        client,
+        admin,
+        audit_id,
+        {"sample_id": "s0", "action": "relabel", "label": "bolt", "version": 1},
+    ).is_success
+    sample = client.get(f"/audits/{audit_id}/samples/s0", headers=reviewer).json()["review"]
+    assert sample["action"] == "relabel" and sample["version"] == 2
+    assert sample["reviewed_by"] == "admin-alice"
+    log = client.get(f"/audits/{audit_id}/reviews?sample_id=s0&limit=1", headers=reviewer).json()
+    assert log["items"][0]["actor"] == "reviewer-bob" and log["next_cursor"]
+    rest = client.get(
+        f"/audits/{audit_id}/reviews?sample_id=s0&cursor={log['next_cursor']}", headers=reviewer
+    ).json()
+    assert rest["items"][0]["before"] == {"action": "accept", "final_label": "nut", "version": 1}
+    assert rest["items"][0]["after"] == {"action": "relabel", "final_label": "bolt", "version": 2}
+
+
+def test_reviews_need_a_succeeded_audit(client, reviewer, audit_id, database):
+    from service.audits.models import Audit
+
+    with database.session_scope() as session:
+        session.get(Audit, uuid.UUID(audit_id)).status = "running"
+    response = review(client, reviewer, audit_id, {"sample_id": "s0", "action": "keep"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "audit_not_succeeded"
+    missing = review(client, reviewer, str(uuid.uuid4()), {"sample_id": "s0", "action": "keep"})
+    assert missing.status_code == 404

@@ -1,0 +1,47 @@
+"""`labelaudit worker`: a Celery worker that runs audits."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_commands(commands: Any) -> None:
+    parser = commands.add_parser(
+        "worker",
+        help="run audits from the queue (DATABASE_URL, CELERY_BROKER_URL)",
+        description="A Celery worker for audits. On a host with a GPU it takes audits from "
+        "the 'gpu' and 'cpu' queues, otherwise from 'cpu' only.",
+    )
+    parser.add_argument(
+        "--queues", help="comma-separated queues (default: gpu,cpu with a GPU, else cpu)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="audits at once (default 1: one per GPU)"
+    )
+    parser.add_argument("--loglevel", default="INFO")
+    parser.set_defaults(run=run_worker)
+
+
+def default_queues() -> str:
+    import torch
+
+    return "gpu,cpu" if torch.cuda.is_available() else "cpu"
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from worker.celery_app import app
+
+    app.worker_main(
+        [
+            "worker",
+            f"--queues={args.queues or default_queues()}",
+            f"--concurrency={args.concurrency}",
+            f"--loglevel={args.loglevel}",
+            # One audit at a time per process: no peers to gossip with or to sync from.
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+    return 0
