@@ -81,7 +81,7 @@ def train_dynamics(
     started = time.perf_counter()
     epochs = default_epochs(config, is_image=tensors.is_image)
     window = min(config.window, epochs)
-    run = _Run(tensors, config, np.arange(tensors.n_samples), seed=config.seed)
+    run = _Run(tensors, config, np.arange(tensors.n_samples), epochs=epochs, seed=config.seed)
     given = np.empty((epochs, tensors.n_samples), dtype=np.float32)
     recent: list[np.ndarray] = []
     prune_start = config.prune_start if config.prune_start is not None else max(1, epochs // 3)
@@ -114,7 +114,9 @@ def crossval_probabilities(
     out_of_fold = np.zeros((tensors.n_samples, tensors.n_classes), dtype=np.float32)
     for fold in range(config.folds):
         held_out = np.flatnonzero(folds == fold)
-        run = _Run(tensors, config, np.flatnonzero(folds != fold), seed=config.seed + fold)
+        run = _Run(
+            tensors, config, np.flatnonzero(folds != fold), epochs=epochs, seed=config.seed + fold
+        )
         span = _Span(f"fold {fold + 1}/{config.folds}", fold / config.folds, 1 / config.folds)
         for epoch in range(1, epochs + 1):
             run.train_epoch()
@@ -145,7 +147,13 @@ class _Run:
     """One model, optimiser and loss, training on a subset of the samples."""
 
     def __init__(
-        self, tensors: TrainingTensors, config: AuditConfig, train_index: np.ndarray, *, seed: int
+        self,
+        tensors: TrainingTensors,
+        config: AuditConfig,
+        train_index: np.ndarray,
+        *,
+        epochs: int,
+        seed: int,
     ) -> None:
         torch.manual_seed(seed)
         self.tensors = tensors
@@ -156,6 +164,10 @@ class _Run:
         self.loss = RobustLoss(config, tensors.n_samples, seed=seed).to(self.device)
         lr = config.learning_rate or 1e-3
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=5e-4)
+        # Cosine decay: the last epochs, which flagging reads, are those of a settled model.
+        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, T_max=epochs, eta_min=lr / 50
+        )
         self.batch_size = config.batch_size or int(np.clip(train_index.size // 40, 32, 256))
         holdout_size = int(round(config.holdout_fraction * train_index.size))
         shuffled = np.random.default_rng(seed).permutation(train_index)
@@ -181,6 +193,7 @@ class _Run:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+        self.schedule.step()
         self._remember_if_best()
 
     @torch.inference_mode()
