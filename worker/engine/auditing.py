@@ -43,13 +43,23 @@ def audit(
     _check_trainable(dataset, config)
     device = resolve_device(config.device)
     tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
+    given_history = None
     if config.mode == "dynamics":
-        window = train_dynamics(tensors, config, progress=progress).window_probabilities
+        history = train_dynamics(tensors, config, progress=progress)
+        window = history.window_probabilities
+        # The first quarter is warm-up, when every sample is still uncertain.
+        given_history = history.given_probability[len(history.given_probability) // 4 :]
     else:
         window = crossval_probabilities(tensors, config, progress=progress)[None]
     if progress is not None:
         progress(Progress("flagging", 0, 0, 1.0))
-    flags = flag_samples(window, dataset.labels, k=config.k, per_class=config.per_class_k)
+    flags = flag_samples(
+        window,
+        dataset.labels,
+        k=config.k,
+        per_class=config.per_class_k,
+        given_history=given_history,
+    )
     errors = estimate_label_errors(window.mean(axis=0), dataset.labels, dataset.n_classes)
     return AuditResult(
         sample_ids=dataset.sample_ids,

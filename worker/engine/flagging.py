@@ -13,6 +13,7 @@ def flag_samples(
     *,
     k: float,
     per_class: bool = False,
+    given_history: np.ndarray | None = None,
 ) -> FlagResult:
     """Flag the samples whose given-label probability stays below k.
 
@@ -28,12 +29,17 @@ def flag_samples(
     per_class : bool
         Use ``min(k, mean given-label probability of the class)`` per class instead of one
         k, so a class the model finds hard is not flagged wholesale.
+    given_history : ndarray, (E, n), optional
+        Given-label probabilities over a longer stretch of training than the window. The
+        score averages it: a wrong label is one the model never learns until it memorises it,
+        so the area under its curve separates errors from hard clean samples better than the
+        last epochs alone (Pleiss et al. 2020, AUM). Defaults to the window.
 
     Returns
     -------
     FlagResult
-        Per-sample arrays of shape ``(n,)``; ``score`` is the window-mean margin of the best
-        other class over the given one, in [-1, 1].
+        Per-sample arrays of shape ``(n,)``; ``score`` is one minus the mean given-label
+        probability over ``given_history``, in [0, 1].
     """
     n_windows, n_samples, n_classes = window_probabilities.shape
     labels = np.asarray(labels, dtype=np.int64)
@@ -46,9 +52,7 @@ def flag_samples(
     flagged = (given < thresholds[labels][None, :]).all(axis=0)
     mean_probabilities = window_probabilities.mean(axis=0)
     suggested = mean_probabilities.argmax(axis=1)
-    others = mean_probabilities.copy()
-    others[rows, labels] = -np.inf
-    score = others.max(axis=1) - confidence
+    score = 1.0 - (confidence if given_history is None else given_history.mean(axis=0))
     return FlagResult(
         flagged=flagged,
         confidence=confidence.astype(np.float32),

@@ -28,7 +28,18 @@ def test_score_ranks_confident_contradictions_first():
     window = history([[0.05, 0.95], [0.45, 0.55], [0.9, 0.1]])
     flags = flag_samples(window, labels, k=0.5)
     assert np.argsort(-flags.score).tolist() == [0, 1, 2]
-    assert flags.score == pytest.approx([0.9, 0.1, -0.8])
+    assert flags.score == pytest.approx([0.95, 0.55, 0.1])
+
+
+def test_score_averages_the_longer_history_when_given():
+    # Both end below k; sample 1 was learned early and only drifted, sample 0 never was.
+    labels = np.array([0, 0])
+    window = history([[0.3, 0.7], [0.3, 0.7]])
+    given_history = np.array([[0.2, 0.9], [0.3, 0.8], [0.3, 0.3]], dtype=np.float32)
+    flags = flag_samples(window, labels, k=0.5, given_history=given_history)
+    assert flags.flagged.tolist() == [True, True]
+    assert flags.score == pytest.approx([1 - 0.8 / 3, 1 - 2.0 / 3])
+    assert flags.confidence == pytest.approx([0.3, 0.3])
 
 
 def test_single_epoch_window_is_out_of_fold_flagging():
