@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/labelaudit serve
+	$(BIN)/labelaudit serve --demo
 
 test: $(STAMP)
 	$(BIN)/pytest -q

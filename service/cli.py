@@ -26,6 +26,11 @@ def add_commands(commands: Any) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="on a first embedded start, also queue an audit of a generated demo dataset",
+    )
     serve.set_defaults(run=run_serve)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(
@@ -89,11 +94,14 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     _migrate_embedded(settings)
     first_key = _first_embedded_key(settings)
+    if first_key is not None and args.demo:
+        _queue_demo_audit(settings)
     worker = _start_local_worker(settings) if settings.embedded_broker else None
     url = f"http://{args.host}:{args.port}"
     print(f"labelaudit serving on {url} (API docs: {url}/docs)", flush=True)
     if first_key is not None:
         print(f"created the first admin key (shown only now): {first_key}", flush=True)
+        print(f"  sign in at {url} with it, or", flush=True)
         print(f'  curl -H "Authorization: Bearer {first_key}" {url}/audits', flush=True)
     # uvicorn re-raises the SIGTERM it handled once it has shut down; exiting through
     # SystemExit instead lets the local worker be stopped below.
@@ -131,6 +139,30 @@ def _first_embedded_key(settings: Settings) -> str | None:
                 return None
             request = ApiKeyCreate(name=FIRST_KEY_NAME, role="admin")
             return auth_service.create_key(session, request).key
+    finally:
+        database.dispose()
+
+
+def _queue_demo_audit(settings: Settings) -> None:
+    from .audits.demo import queue_demo_audit
+    from .auth.schemas import Principal
+    from .db import Database
+    from .queue import AuditQueue, create_celery
+    from .storage import Storage
+
+    storage = Storage(settings.data_dir)
+    storage.prepare()
+    database = Database(settings.resolved_database_url)
+    try:
+        with database.session_scope() as session:
+            audit = queue_demo_audit(
+                session,
+                storage,
+                AuditQueue(create_celery(settings)),
+                settings,
+                Principal(name=FIRST_KEY_NAME, role="admin"),
+            )
+            print(f"queued a demo audit: {audit.name}", flush=True)
     finally:
         database.dispose()
 
