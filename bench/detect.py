@@ -130,6 +130,7 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--fashion-limit", type=int, default=10_000)
     parser.add_argument("--neu-size", type=int, default=64)
+    parser.add_argument("--noise", default="", help="only these settings, e.g. 'symmetric 20%%'")
     parser.add_argument("--seed", type=int, default=2026, help="noise, subset and training seed")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -140,6 +141,8 @@ def main() -> None:
         dataset, description = load(name, args)
         config = AuditConfig(seed=args.seed)
         for setting, inject in noise_settings(name, dataset.n_classes, seed=args.seed).items():
+            if args.noise and setting not in args.noise.split(","):
+                continue
             noisy = inject(dataset.labels)
             noisy_dataset = dataclasses.replace(dataset, labels=noisy)
             for method in args.methods.split(","):
