@@ -11,6 +11,7 @@ from .audits.router import router as audits_router
 from .auth import service as auth_service
 from .auth.router import router as keys_router
 from .config import Settings, get_settings
+from .dashboard.router import install_dashboard
 from .db import Database
 from .errors import install_error_handlers
 from .exports.router import router as exports_router
@@ -22,7 +23,8 @@ from .storage import Storage
 
 DESCRIPTION = """Upload a labeled dataset, let workers find the labels that are probably
 wrong, review them and export the corrected labels. Every endpoint but `/healthz`,
-`/readyz` and `/metrics` needs `Authorization: Bearer <key>` (`labelaudit keys create`)."""
+`/readyz` and `/metrics` needs `Authorization: Bearer <key>` (`labelaudit keys create`);
+the review dashboard at `/` signs in with the same keys."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.queue = AuditQueue(create_celery(settings))
     app.state.metrics = install_metrics(app, database)
     install_error_handlers(app)
+    install_dashboard(app)
     for router in (health_router, audits_router, reviews_router, exports_router, keys_router):
         app.include_router(router)
     return app

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         default=40_000_000, gt=0, validation_alias=_env("LABELAUDIT_MAX_IMAGE_PIXELS")
     )
+    max_columns: int = Field(default=100_000, gt=0, validation_alias=_env("LABELAUDIT_MAX_COLUMNS"))
     progress_interval_s: float = Field(
         default=1.0, ge=0, validation_alias=_env("LABELAUDIT_PROGRESS_INTERVAL")
     )

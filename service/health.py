@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from .dependencies import DatabaseDep, QueueDep
-from .errors import error_response
+from .errors import ErrorResponse, error_response
 
 router = APIRouter(tags=["health"])
 
@@ -19,7 +19,11 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={503: {"model": ErrorResponse, "description": "the database or broker is down"}},
+)
 def readyz(database: DatabaseDep, queue: QueueDep) -> dict[str, object] | JSONResponse:
     """The database and the task broker are reachable."""
     checks = {"database": _database_answers(database), "broker": queue.is_reachable()}
@@ -29,7 +33,11 @@ def readyz(database: DatabaseDep, queue: QueueDep) -> dict[str, object] | JSONRe
     return {"status": "ready", "checks": checks}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={503: {"model": ErrorResponse, "description": "the database is unreachable"}},
+)
 def metrics(request: Request) -> Response:
     registry: CollectorRegistry = request.app.state.metrics
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -34,6 +34,10 @@ def create_celery(settings: Settings) -> Celery:
         app.conf.broker_url = settings.celery_broker_url
         app.conf.broker_transport_options = {
             "visibility_timeout": settings.visibility_timeout_s,
+            # Scan for the messages of dead workers (unacknowledged past the visibility
+            # timeout) every few seconds, not kombu's default of every 100 s.
+            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 5)),
+            "unacked_restore_throttle": 1,
             "socket_connect_timeout": 3,
             "socket_timeout": 10,
         }

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.requests import Request
 
 from .errors import InvalidInput, PayloadTooLarge
@@ -98,6 +98,8 @@ async def receive_upload(request: Request, destination: Path, max_bytes: int) ->
             async for chunk in request.stream():
                 parser.write(chunk)
             parser.finalize()
+            if parser.state != MultipartState.END:
+                raise FormParserError("it ends before its closing boundary (cut short?)")
     except FormParserError as exc:
         destination.unlink(missing_ok=True)
         raise InvalidInput(f"malformed multipart body: {exc}", code="not_multipart") from None

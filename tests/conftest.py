@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -117,27 +119,17 @@ def create_key(database: Any, name: str, role: str) -> str:
         return str(auth_service.create_key(session, ApiKeyCreate(name=name, role=role)).key)
 
 
-@pytest.fixture(scope="session")
-def worker_process(service_environment: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    """A real `labelaudit worker` process on Redis, for the whole run."""
-    environment = {**os.environ, **service_environment, "OMP_NUM_THREADS": "1"}
-    log_path = Path(service_environment["LABELAUDIT_DATA_DIR"]) / "worker.log"
+def start_worker(environment: dict[str, str], queue: str, log_path: Path) -> subprocess.Popen[str]:
+    """A `labelaudit worker` process on ``queue``, in a process group of its own (its pool's
+    children included, so that a test can kill them all), once it says it is ready."""
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "labelaudit",
-                "worker",
-                "--queues",
-                service_environment["AUDIT_QUEUE"],
-                "--loglevel",
-                "INFO",
-            ],
-            env=environment,
+            [sys.executable, "-m", "labelaudit", "worker", "--queues", queue, "--loglevel", "INFO"],
+            env={**os.environ, **environment, "OMP_NUM_THREADS": "1"},
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 90
     while "ready." not in log_path.read_text():
@@ -145,12 +137,43 @@ def worker_process(service_environment: dict[str, str]) -> Iterator[subprocess.P
             process.kill()
             pytest.fail(f"the worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
-    yield process
+    return process
+
+
+def stop_worker(process: subprocess.Popen[str]) -> None:
     process.terminate()
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def worker_process(service_environment: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A real `labelaudit worker` process on Redis, for the whole run."""
+    log_path = Path(service_environment["LABELAUDIT_DATA_DIR"]) / "worker.log"
+    process = start_worker(service_environment, service_environment["AUDIT_QUEUE"], log_path)
+    yield process
+    stop_worker(process)
+
+
+@pytest.fixture
+def launch_worker(service_environment: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    """Start workers of the test's own: ``launch_worker(queue, **environment)``; each one
+    still running at the end is stopped."""
+    started: list[subprocess.Popen[str]] = []
+
+    def launch(queue: str, **environment: str) -> subprocess.Popen[str]:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        process = start_worker({**service_environment, **environment}, queue, log_path)
+        started.append(process)
+        return process
+
+    yield launch
+    for process in started:
+        if process.poll() is None:
+            stop_worker(process)
 
 
 def blobs_table(
@@ -196,3 +219,39 @@ def make_blobs() -> Any:
 @pytest.fixture
 def audit_finished() -> Any:
     return wait_for_audit
+
+
+@pytest.fixture
+def client_for(settings: Any, database: Any) -> Iterator[Callable[..., Any]]:
+    """``client_for(**changes)``: the API with some settings changed (its queue, broker or
+    database) in a TestClient, closed at the end of the test."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with ExitStack() as clients:
+
+        def make(**changes: Any) -> Any:
+            app = create_app(settings.model_copy(update=changes))
+            return clients.enter_context(TestClient(app, raise_server_exceptions=False))
+
+        yield make
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def report(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
+    """Print a figure the test measured past pytest's capture, for the issue's note."""
+
+    def write(line: str) -> None:
+        with capsys.disabled():
+            print(f"\n{line}")
+
+    return write

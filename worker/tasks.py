@@ -11,7 +11,9 @@ import logging
 import socket
 import time
 import uuid
+from dataclasses import replace
 from functools import cache
+from typing import Any
 
 from celery import Task
 from celery.exceptions import MaxRetriesExceededError
@@ -27,6 +29,7 @@ from worker.engine import (
     AuditResult,
     ConfigError,
     DataLimits,
+    Dataset,
     DatasetError,
     Progress,
     audit,
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 # The API sends the task just before it commits the audit: wait this often, this long.
 MISSING_RETRIES = 10
 MISSING_RETRY_S = 1.0
+# Feature values kept per table row for the review cards (the first columns).
+KEY_FEATURES = 8
 
 
 class AuditStopped(Exception):
@@ -115,13 +120,26 @@ def _run_engine(job: AuditJob) -> AuditOutcome:
             max_archive_bytes=settings.max_expanded_bytes,
             max_members=settings.max_archive_members,
             max_image_pixels=settings.max_image_pixels,
+            max_columns=settings.max_columns,
         ),
     )
     if job.relabel or job.exclude:
         dataset = dataset.with_corrections(job.relabel, job.exclude)
     result = audit(dataset, config, progress=reporter)
-    image_paths = list(dataset.image_paths) if dataset.kind == "image" else None
-    return to_outcome(result, image_paths)
+    outcome = to_outcome(result, list(dataset.image_paths) if dataset.kind == "image" else None)
+    if dataset.kind == "table":
+        outcome = replace(outcome, **key_features(dataset))
+    return outcome
+
+
+def key_features(dataset: Dataset) -> dict[str, Any]:
+    """The first columns of every row, what a reviewer sees of a table sample."""
+    values = dataset.features[:, :KEY_FEATURES]
+    # Through float32's shortest text, so 0.1 reads 0.1 rather than 0.10000000149.
+    return {
+        "feature_names": list(dataset.feature_names[:KEY_FEATURES]),
+        "features": [[float(text) for text in row] for row in values.astype(str).tolist()],
+    }
 
 
 def to_outcome(result: AuditResult, image_paths: list[str] | None) -> AuditOutcome:

@@ -20,22 +20,28 @@ import pandas as pd
 from PIL import Image
 
 from ..errors import InvalidInput
+from .models import MAX_SAMPLE_ID_CHARS
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
-PILLOW_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "TIFF", "GIF", "WEBP")
+# Pillow 13 registers no "MPO" opener: naming it made every BMP, TIFF, GIF and WebP unreadable.
+PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP")
 NESTED_ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 IGNORED_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
 LABELS_FILE = "labels.csv"
 GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N"})
+COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"})
 # Members smaller than this cannot inflate into anything harmful, whatever their ratio.
 RATIO_MIN_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
-class ArchiveLimits:
+class UploadLimits:
+    """What an upload may hold: archives (and npz files, which are zips), images, tables."""
+
     max_expanded_bytes: int
     max_members: int
     max_image_pixels: int
+    max_columns: int
     max_ratio: float = 200.0
 
 
@@ -58,11 +64,11 @@ def unsafe_path_reason(path: str) -> str | None:
     return None
 
 
-def check_image_archive(path: Path, limits: ArchiveLimits) -> Counter[str]:
+def check_image_archive(path: Path, limits: UploadLimits) -> Counter[str]:
     """Check every member of an image zip and count the images per class."""
     try:
         with zipfile.ZipFile(path) as archive:
-            files = _check_members(archive.infolist(), limits)
+            files = check_members(archive.infolist(), limits)
             kept = [name for name in files if not is_ignored(name)]
             nested = [name for name in kept if name.lower().endswith(NESTED_ARCHIVES)]
             if nested:
@@ -77,13 +83,20 @@ def check_image_archive(path: Path, limits: ArchiveLimits) -> Counter[str]:
                 labels = _labels_from_csv(label_files[0], archive.read(label_files[0]), images)
             else:
                 labels = _labels_from_folders(images)
+            long_path = next((name for name in images if len(name) > MAX_SAMPLE_ID_CHARS), None)
+            if long_path is not None:
+                raise _bad(
+                    f"image path {long_path[:80]}... is over {MAX_SAMPLE_ID_CHARS} characters",
+                    "bad_archive",
+                )
             _check_images(archive, images, limits)
     except (zipfile.BadZipFile, EOFError) as exc:
         raise _bad(f"not a readable zip archive: {exc}", "bad_archive") from None
     return Counter(labels)
 
 
-def _check_members(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> list[str]:
+def check_members(infos: list[zipfile.ZipInfo], limits: UploadLimits) -> list[str]:
+    """Refuse unsafe paths, links, encryption, duplicates and zip bombs; return the files."""
     if len(infos) > limits.max_members:
         raise _bad(
             f"the archive has {len(infos)} members, over the limit of {limits.max_members}",
@@ -155,7 +168,10 @@ def _labels_from_csv(labels_path: str, data: bytes, images: list[str]) -> list[s
             )
         if not label.strip():
             raise _bad(f"{labels_path} row {row}: the label of {raw} is empty", "missing_label")
-        wanted[(base / relative).as_posix()] = label.strip()
+        member = (base / relative).as_posix()
+        if member in wanted:
+            raise _bad(f"{labels_path} row {row}: {raw} is listed twice", "bad_labels_file")
+        wanted[member] = label.strip()
     present = set(images)
     for member in wanted:
         if member not in present:
@@ -168,7 +184,7 @@ def _labels_from_csv(labels_path: str, data: bytes, images: list[str]) -> list[s
     return [wanted[member] for member in images]
 
 
-def _check_images(archive: zipfile.ZipFile, images: list[str], limits: ArchiveLimits) -> None:
+def _check_images(archive: zipfile.ZipFile, images: list[str], limits: UploadLimits) -> None:
     """Every image reads whole, is within the pixel limit, and all are gray or all colour."""
     first: dict[bool, str] = {}
     for member in images:
@@ -185,7 +201,7 @@ def _check_images(archive: zipfile.ZipFile, images: list[str], limits: ArchiveLi
                         "image_too_large",
                         member=member,
                     )
-                first.setdefault(is_gray(image), member)
+                first.setdefault(is_gray(image, member), member)
                 # PNG's checksums find truncation without decoding; other formats need one.
                 if image.format == "PNG":
                     image.verify()
@@ -193,6 +209,13 @@ def _check_images(archive: zipfile.ZipFile, images: list[str], limits: ArchiveLi
                     image.load()
         except InvalidInput:
             raise
+        except Image.DecompressionBombError:
+            raise _bad(
+                f"image {member} has more pixels than any image may have (decompression bomb?); "
+                f"the limit is {limits.max_image_pixels} pixels",
+                "image_too_large",
+                member=member,
+            ) from None
         # Decoders raise many exception types on malformed files; each means a bad image.
         except Exception as exc:
             raise _bad(
@@ -208,15 +231,35 @@ def _check_images(archive: zipfile.ZipFile, images: list[str], limits: ArchiveLi
         )
 
 
-def is_gray(image: Image.Image) -> bool:
+def is_gray(image: Image.Image, member: str) -> bool:
+    """Whether the engine reads ``image`` as grayscale; refuse the modes it cannot read."""
     if image.mode in GRAY_MODES:
         return True
-    if image.mode in ("P", "PA") and image.palette is not None:
-        entries = np.frombuffer(bytes(image.palette.palette), np.uint8)
-        width = len(image.palette.mode)
+    if image.mode in COLOUR_MODES:
+        return False
+    if image.mode in ("P", "PA"):
+        palette = image.palette
+        if palette is None or not palette.mode.startswith("RGB"):
+            return False
+        entries = np.frombuffer(bytes(palette.palette), np.uint8)
+        width = len(palette.mode)
         rgb = entries[: entries.size // width * width].reshape(-1, width)[:, :3]
         return bool((rgb == rgb[:, :1]).all())
-    return False
+    raise _bad(
+        f"image {member} has pixel format {image.mode}, which cannot be audited; save it as "
+        "8- or 16-bit grayscale or as colour",
+        "unsupported_image_mode",
+        member=member,
+    )
+
+
+def displayable(image: Image.Image) -> Image.Image:
+    """``image`` as 8-bit gray or RGB, 16- and 32-bit gray scaled like the engine scales it
+    (0..65535 to 0..255) rather than clipped."""
+    if image.mode.startswith("I"):
+        wide = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
+        return Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8))
+    return image.convert("L" if is_gray(image, "") else "RGB")
 
 
 def read_member(path: Path, name: str, max_bytes: int) -> bytes:

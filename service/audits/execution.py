@@ -8,7 +8,7 @@ than ``stale_after_s``) can no longer change it.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -62,6 +62,9 @@ class AuditOutcome:
     confusion: list[dict[str, Any]]
     seconds: float
     device: str
+    # Tables: each row's first feature values, under these names (what review cards show).
+    feature_names: list[str] = field(default_factory=list)
+    features: list[list[float]] | None = None
 
 
 def claim_audit(
@@ -152,6 +155,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
             "score": outcome.score[index],
             "flagged": outcome.flagged[index],
             "image_path": outcome.image_paths[index] if outcome.image_paths else None,
+            "features": outcome.features[index] if outcome.features else None,
             "version": 0,
         }
         for index, sample_id in enumerate(outcome.sample_ids)
@@ -168,6 +172,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
         "confusion": outcome.confusion,
         "seconds": round(outcome.seconds, 3),
         "device": outcome.device,
+        "feature_names": outcome.feature_names,
     }
     session.flush()
     return True

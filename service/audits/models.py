@@ -17,10 +17,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, BigIdType, utcnow
+from ..db import Base, BigIdType, JsonType, utcnow
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
+# The longest sample id (an image's path in its archive) and class name the tables store.
+MAX_SAMPLE_ID_CHARS = 1024
+MAX_LABEL_CHARS = 255
 
 
 class Audit(Base):
@@ -63,15 +66,17 @@ class Sample(Base):
     id: Mapped[int] = mapped_column(BigIdType, primary_key=True)
     audit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"))
     row_index: Mapped[int]
-    sample_id: Mapped[str] = mapped_column(String(1024))
-    given_label: Mapped[str] = mapped_column(String(255))
-    suggested_label: Mapped[str] = mapped_column(String(255))
+    sample_id: Mapped[str] = mapped_column(String(MAX_SAMPLE_ID_CHARS))
+    given_label: Mapped[str] = mapped_column(String(MAX_LABEL_CHARS))
+    suggested_label: Mapped[str] = mapped_column(String(MAX_LABEL_CHARS))
     confidence: Mapped[float] = mapped_column(Float)
     score: Mapped[float] = mapped_column(Float)
     flagged: Mapped[bool]
-    image_path: Mapped[str | None] = mapped_column(String(1024))
+    image_path: Mapped[str | None] = mapped_column(String(MAX_SAMPLE_ID_CHARS))
+    # A table row's first feature values (names in the audit's summary), for reviewers.
+    features: Mapped[list[float] | None] = mapped_column(JsonType)
     review_action: Mapped[str | None] = mapped_column(String(16))
-    final_label: Mapped[str | None] = mapped_column(String(255))
+    final_label: Mapped[str | None] = mapped_column(String(MAX_LABEL_CHARS))
     reviewed_by: Mapped[str | None] = mapped_column(String(100))
     reviewed_at: Mapped[datetime | None]
     # Bumped by every review; a review naming an older version is a conflict.

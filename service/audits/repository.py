@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from .models import Audit, Sample
@@ -109,6 +109,32 @@ def _conditions(where: SampleFilter) -> list[ColumnElement[bool]]:
     elif where.review == "done":
         conditions.append(Sample.review_action.is_not(None))
     return conditions
+
+
+def confidence_histogram(
+    session: Session, audit_id: uuid.UUID, bins: int
+) -> list[tuple[int, bool, int]]:
+    """Samples per (confidence bin, flagged), ``bins`` equal bins over [0, 1], counted by the
+    database. The bin is a CASE over the edges: SQLite has no FLOOR, and PostgreSQL's CAST
+    rounds."""
+    edges = [(Sample.confidence < (i + 1) / bins, i) for i in range(bins - 1)]
+    bucket = case(*edges, else_=bins - 1).label("bucket")
+    rows = session.execute(
+        select(bucket, Sample.flagged, func.count())
+        .where(Sample.audit_id == audit_id)
+        .group_by(bucket, Sample.flagged)
+    )
+    return [(int(index), bool(flagged), int(count)) for index, flagged, count in rows]
+
+
+def flagged_review_counts(session: Session, audit_id: uuid.UUID) -> dict[str | None, int]:
+    """Flagged samples by their decision (None: pending)."""
+    rows = session.execute(
+        select(Sample.review_action, func.count())
+        .where(Sample.audit_id == audit_id, Sample.flagged.is_(True))
+        .group_by(Sample.review_action)
+    )
+    return {action: count for action, count in rows}
 
 
 def get_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> Sample | None:

@@ -11,12 +11,21 @@ from fastapi.responses import FileResponse
 
 from ..auth.dependencies import Admin, Reviewer, UploadingAdmin
 from ..dependencies import QueueDep, SessionDep, SettingsDep, StorageDep
-from ..errors import ERROR_RESPONSES
+from ..errors import BODY_ERROR_RESPONSES, ERROR_RESPONSES
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT
 from ..storage import receive_upload
+from ..text import StoredText
 from . import samples, service
 from .repository import SampleFilter
-from .schemas import AuditOut, AuditPage, ReauditCreate, SampleOut, SamplePage, Status
+from .schemas import (
+    AuditOut,
+    AuditPage,
+    AuditStatistics,
+    ReauditCreate,
+    SampleOut,
+    SamplePage,
+    Status,
+)
 
 router = APIRouter(prefix="/audits", tags=["audits"], responses=ERROR_RESPONSES)
 UPLOAD_BODY = {
@@ -41,7 +50,7 @@ UPLOAD_BODY = {
     status_code=status.HTTP_202_ACCEPTED,
     response_model=AuditOut,
     openapi_extra={"requestBody": UPLOAD_BODY},
-    responses={413: ERROR_RESPONSES[422], 503: ERROR_RESPONSES[422]},
+    responses={413: ERROR_RESPONSES[422]},
 )
 async def create_audit(
     request: Request,
@@ -90,7 +99,12 @@ def delete_audit(
     service.delete_audit(session, storage, audit_id)
 
 
-@router.post("/{audit_id}/reaudit", status_code=status.HTTP_202_ACCEPTED, response_model=AuditOut)
+@router.post(
+    "/{audit_id}/reaudit",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AuditOut,
+    responses=BODY_ERROR_RESPONSES,
+)
 def reaudit(
     audit_id: uuid.UUID,
     response: Response,
@@ -106,14 +120,26 @@ def reaudit(
     return service.to_out(audit, {})
 
 
+@router.get("/{audit_id}/statistics", response_model=AuditStatistics)
+def audit_statistics(
+    audit_id: uuid.UUID,
+    session: SessionDep,
+    _reviewer: Reviewer,
+    bins: Annotated[int, Query(ge=2, le=100)] = 20,
+) -> AuditStatistics:
+    """The given-label confidence histogram (with the threshold k) and the review progress
+    of the flagged samples."""
+    return samples.statistics(session, audit_id, bins=bins)
+
+
 @router.get("/{audit_id}/samples", response_model=SamplePage)
 def list_samples(
     audit_id: uuid.UUID,
     session: SessionDep,
     _reviewer: Reviewer,
     flagged: bool | None = None,
-    given_label: str | None = None,
-    suggested_label: str | None = None,
+    given_label: StoredText | None = None,
+    suggested_label: StoredText | None = None,
     review: Literal["pending", "done", "any"] = "any",
     order: Literal["score", "row"] = "score",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
@@ -131,7 +157,7 @@ def list_samples(
 )
 def sample_image(
     audit_id: uuid.UUID,
-    sample_id: str,
+    sample_id: StoredText,
     session: SessionDep,
     settings: SettingsDep,
     storage: StorageDep,
@@ -146,6 +172,6 @@ def sample_image(
 
 @router.get("/{audit_id}/samples/{sample_id:path}", response_model=SampleOut)
 def get_sample(
-    audit_id: uuid.UUID, sample_id: str, session: SessionDep, _reviewer: Reviewer
+    audit_id: uuid.UUID, sample_id: StoredText, session: SessionDep, _reviewer: Reviewer
 ) -> SampleOut:
     return samples.get_sample(session, audit_id, sample_id)

@@ -1,4 +1,5 @@
-"""Reading an audit's samples: keyset pages by suspicion or file order, and thumbnails."""
+"""Reading an audit's samples: keyset pages by suspicion or file order, statistics for the
+overview's charts, and thumbnails."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ from ..errors import InvalidInput, NotFound
 from ..pagination import decode_cursor, encode_cursor
 from ..storage import Storage
 from . import repository
-from .archives import read_member
+from .archives import PILLOW_FORMATS, displayable, read_member
 from .models import Audit, Sample
 from .repository import SampleFilter
-from .schemas import ReviewState, SampleOut, SamplePage
+from .schemas import (
+    AuditConfigIn,
+    AuditStatistics,
+    ConfidenceBin,
+    ReviewState,
+    SampleOut,
+    SamplePage,
+)
 from .service import require_audit, require_succeeded
 
 # A thumbnail's source may be larger than its pixels suggest (PNG text chunks and the like).
@@ -87,6 +95,39 @@ def sample_out(audit: Audit, sample: Sample) -> SampleOut:
             version=sample.version,
         ),
         image_url=image_url,
+        features=_features(audit, sample),
+    )
+
+
+def _features(audit: Audit, sample: Sample) -> dict[str, float] | None:
+    if sample.features is None:
+        return None
+    names = (audit.summary or {}).get("feature_names", [])
+    return dict(zip(names, sample.features, strict=False))
+
+
+def statistics(session: Session, audit_id: uuid.UUID, *, bins: int) -> AuditStatistics:
+    audit = require_succeeded(session, audit_id)
+    counts = {
+        (index, flagged): count
+        for index, flagged, count in repository.confidence_histogram(session, audit_id, bins)
+    }
+    reviews = repository.flagged_review_counts(session, audit_id)
+    return AuditStatistics(
+        threshold=audit.config.get("k", AuditConfigIn.model_fields["k"].default),
+        confidence_bins=[
+            ConfidenceBin(
+                lower=index / bins,
+                upper=(index + 1) / bins,
+                flagged=counts.get((index, True), 0),
+                unflagged=counts.get((index, False), 0),
+            )
+            for index in range(bins)
+        ],
+        flagged_reviews={
+            "pending": reviews.pop(None, 0),
+            **{str(action): count for action, count in reviews.items()},
+        },
     )
 
 
@@ -110,11 +151,11 @@ def thumbnail(
     source = storage.upload_path(audit_id, audit.upload_kind)
     try:
         data = read_member(source, sample.image_path, MAX_SOURCE_BYTES)
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as image:
             if image.width * image.height > max_pixels:
                 raise InvalidInput(f"image {sample.image_path!r} is too large to show")
-            image.thumbnail((size, size))
-            shown = image.convert("L" if image.mode in ("L", "I", "I;16", "1") else "RGB")
+            shown = displayable(image)
+            shown.thumbnail((size, size))
     except (KeyError, OSError, UnidentifiedImageError) as exc:
         raise NotFound(
             f"the image of sample {sample_id!r} cannot be read ({exc})", code="no_image"

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..text import StoredText
+
 Loss = Literal[
     "ce",
     "mae",
@@ -30,9 +32,9 @@ class AuditConfigIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
-    label_column: str = Field("label", min_length=1, max_length=255)
-    id_column: str = Field("id", min_length=1, max_length=255)
+    name: StoredText | None = Field(None, min_length=1, max_length=200)
+    label_column: StoredText = Field("label", min_length=1, max_length=255)
+    id_column: StoredText = Field("id", min_length=1, max_length=255)
     loss: Loss = "tgce"
     k: float = Field(0.5, gt=0, lt=1, description="flag when given-label confidence stays below k")
     q: float = Field(0.7, gt=0, le=1, description="Lq exponent")
@@ -58,7 +60,7 @@ class ReauditCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: StoredText | None = Field(default=None, min_length=1, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -141,8 +143,30 @@ class SampleOut(BaseModel):
     flagged: bool
     review: ReviewState
     image_url: str | None = Field(None, description="a thumbnail, for image datasets")
+    features: dict[str, float] | None = Field(
+        None, description="for tables: the row's first feature values, by column"
+    )
 
 
 class SamplePage(BaseModel):
     items: list[SampleOut]
     next_cursor: str | None
+
+
+class ConfidenceBin(BaseModel):
+    lower: float
+    upper: float
+    flagged: int
+    unflagged: int
+
+
+class AuditStatistics(BaseModel):
+    """What the dashboard's overview charts beyond the summary."""
+
+    threshold: float = Field(description="k: samples whose confidence stays below it are flagged")
+    confidence_bins: list[ConfidenceBin] = Field(
+        description="every sample's given-label confidence, in equal bins over [0, 1]"
+    )
+    flagged_reviews: dict[str, int] = Field(
+        description="flagged samples by decision, `pending` for those without one"
+    )

@@ -19,7 +19,7 @@ from ..pagination import decode_cursor, encode_cursor
 from ..queue import AuditQueue
 from ..storage import ReceivedUpload, Storage
 from . import repository
-from .archives import ArchiveLimits
+from .archives import UploadLimits
 from .models import FINISHED, Audit
 from .schemas import (
     AuditConfigIn,
@@ -54,7 +54,7 @@ def create_audit(
             upload_kind,
             label_column=config.label_column,
             id_column=config.id_column,
-            limits=archive_limits(settings),
+            limits=upload_limits(settings),
         )
     except BaseException:
         received.path.unlink(missing_ok=True)
@@ -82,11 +82,12 @@ def create_audit(
     return audit
 
 
-def archive_limits(settings: Settings) -> ArchiveLimits:
-    return ArchiveLimits(
+def upload_limits(settings: Settings) -> UploadLimits:
+    return UploadLimits(
         max_expanded_bytes=settings.max_expanded_bytes,
         max_members=settings.max_archive_members,
         max_image_pixels=settings.max_image_pixels,
+        max_columns=settings.max_columns,
     )
 
 
@@ -96,6 +97,8 @@ def parse_config(raw: str | None) -> AuditConfigIn:
         options = json.loads(raw) if raw and raw.strip() else {}
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"config is not valid JSON: {exc}", code="invalid_config") from None
+    except RecursionError:
+        raise InvalidInput("config is nested too deeply", code="invalid_config") from None
     if not isinstance(options, dict):
         raise InvalidInput("config must be a JSON object of options", code="invalid_config")
     return validate_config(options)

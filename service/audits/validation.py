@@ -9,10 +9,16 @@ the engine's message.
 
 from __future__ import annotations
 
+import csv
+import gzip
+import math
+import re
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,7 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InvalidInput
-from .archives import ArchiveLimits, check_image_archive
+from .archives import UploadLimits, check_image_archive, check_members
+from .models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
 
 FORMATS = {
     ".csv": "csv",
@@ -35,6 +42,12 @@ CSV_CHUNK_ROWS = 50_000
 NPY_CHUNK_BYTES = 16 * 1024 * 1024
 
 
+class NpyHeader(NamedTuple):
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype[Any]
+
+
 @dataclass(frozen=True)
 class UploadFacts:
     """What the checks learned: the kind of dataset and its classes."""
@@ -44,6 +57,8 @@ class UploadFacts:
 
 
 def upload_format(filename: str) -> str:
+    if "\0" in filename:
+        raise InvalidInput(f"the file name {filename!r} holds a NUL character", code="bad_filename")
     name = PurePosixPath(filename.replace("\\", "/")).name.lower()
     suffix = next((s for s in sorted(FORMATS, key=len, reverse=True) if name.endswith(s)), "")
     if not suffix:
@@ -57,18 +72,18 @@ def upload_format(filename: str) -> str:
 
 
 def inspect_upload(
-    path: Path, upload_kind: str, *, label_column: str, id_column: str, limits: ArchiveLimits
+    path: Path, upload_kind: str, *, label_column: str, id_column: str, limits: UploadLimits
 ) -> UploadFacts:
     """Check a stored upload; raise :class:`InvalidInput` naming the first problem."""
     if path.stat().st_size == 0:
         raise InvalidInput("the uploaded file is empty", code="empty_upload")
     if upload_kind in ("csv", "csv.gz"):
         compression = "gzip" if upload_kind == "csv.gz" else None
-        counts = _check_csv(path, label_column, id_column, compression)
+        counts = _check_csv(path, label_column, id_column, compression, limits.max_columns)
     elif upload_kind == "parquet":
-        counts = _check_parquet(path, label_column, id_column)
+        counts = _check_parquet(path, label_column, id_column, limits.max_columns)
     elif upload_kind == "npz":
-        counts, kind = _check_npz(path)
+        counts, kind = _check_npz(path, limits)
         return UploadFacts(kind, check_class_counts(counts))
     else:
         return UploadFacts("image", check_class_counts(check_image_archive(path, limits)))
@@ -76,6 +91,8 @@ def inspect_upload(
 
 
 def check_class_counts(counts: Counter[str]) -> dict[str, int]:
+    for name in counts:
+        _check_storable(name, "class name", MAX_LABEL_CHARS)
     if len(counts) < 2:
         found = ", ".join(repr(name) for name in counts) or "none"
         raise InvalidInput(
@@ -94,6 +111,32 @@ def check_class_counts(counts: Counter[str]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def _check_storable(value: str, what: str, max_chars: int) -> None:
+    """The database stores no NUL character, and labels and ids have a length limit."""
+    if "\0" in value:
+        raise InvalidInput(f"the {what} {value!r} holds a NUL character", code="bad_text")
+    if len(value) > max_chars:
+        raise InvalidInput(
+            f"the {what} {value[:40]!r}... is over {max_chars} characters", code="bad_text"
+        )
+
+
+def _too_many_columns(count: int, max_columns: int) -> InvalidInput:
+    return InvalidInput(
+        f"the table has {count} columns, over the limit of {max_columns}",
+        code="too_many_columns",
+        details={"columns": count, "limit": max_columns},
+    )
+
+
+def _ragged(line: int, fields: int, expected: int) -> InvalidInput:
+    return InvalidInput(
+        f"line {line} has {fields} fields but the header has {expected}",
+        code="ragged_rows",
+        details={"line": line},
+    )
+
+
 def _missing_label(label_column: str, columns: list[str]) -> InvalidInput:
     shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
     return InvalidInput(
@@ -110,16 +153,18 @@ def _no_features() -> InvalidInput:
 
 
 def _check_csv(
-    path: Path, label_column: str, id_column: str, compression: str | None
+    path: Path, label_column: str, id_column: str, compression: str | None, max_columns: int
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
     ids = UniqueIds(id_column)
     try:
+        _check_csv_header(path, compression, max_columns)
         reader = pd.read_csv(
             path,
             chunksize=CSV_CHUNK_ROWS,
             dtype=str,
             keep_default_na=False,
+            index_col=False,
             compression=compression,
         )
         first_row = 0
@@ -141,9 +186,56 @@ def _check_csv(
                 ids.add(chunk[id_column].tolist(), first_row)
             counts.update(labels.tolist())
             first_row += len(chunk)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+    except UnicodeDecodeError:
+        line = _first_non_utf8_line(path, compression)
+        raise InvalidInput(
+            f"line {line} is not UTF-8 text; save the file as UTF-8",
+            code="unreadable_table",
+            details={"line": line},
+        ) from None
+    except pd.errors.ParserError as exc:
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if ragged:
+            expected, line, saw = (int(group) for group in ragged.groups())
+            raise _ragged(line, saw, expected) from None
+        message = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
+        raise InvalidInput(f"cannot read the CSV: {message}", code="unreadable_table") from None
+    except (pd.errors.EmptyDataError, csv.Error) as exc:
         raise InvalidInput(f"cannot read the CSV: {exc}", code="unreadable_table") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InvalidInput(
+            f"cannot read the CSV: not a valid gzip file ({exc})", code="unreadable_table"
+        ) from None
     return counts
+
+
+def _check_csv_header(path: Path, compression: str | None, max_columns: int) -> None:
+    """Count the header's columns before pandas reads it (pandas takes minutes over a
+    million columns), and check that the first row has no more fields than the header:
+    pandas would silently take its first field for a row name."""
+    with (
+        gzip.open(path, "rt", encoding="utf-8", newline="")
+        if compression
+        else path.open(encoding="utf-8", newline="") as handle
+    ):
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        if len(header) > max_columns:
+            raise _too_many_columns(len(header), max_columns)
+        first = next(reader, None)
+        if first is not None and len(first) > len(header):
+            raise _ragged(reader.line_num, len(first), len(header))
+
+
+def _first_non_utf8_line(path: Path, compression: str | None) -> int:
+    """The 1-based number of the first line that is not UTF-8."""
+    with gzip.open(path) if compression else path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 class UniqueIds:
@@ -160,6 +252,7 @@ class UniqueIds:
                 raise InvalidInput(
                     f"row {row}: the id column {self.column!r} is empty", code="missing_id"
                 )
+            _check_storable(value, f"id in row {row}", MAX_SAMPLE_ID_CHARS)
             earlier = self.seen.setdefault(value, row)
             if earlier != row:
                 raise InvalidInput(
@@ -181,7 +274,7 @@ def _check_finite(values: np.ndarray, features: list[str], first_row: int) -> No
         )
 
 
-def _check_parquet(path: Path, label_column: str, id_column: str) -> Counter[str]:
+def _check_parquet(path: Path, label_column: str, id_column: str, max_columns: int) -> Counter[str]:
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
@@ -189,6 +282,8 @@ def _check_parquet(path: Path, label_column: str, id_column: str) -> Counter[str
             f"cannot read the Parquet file: {exc}", code="unreadable_table"
         ) from None
     schema = parquet.schema_arrow
+    if len(schema.names) > max_columns:
+        raise _too_many_columns(len(schema.names), max_columns)
     if label_column not in schema.names:
         raise _missing_label(label_column, list(schema.names))
     features = [name for name in schema.names if name not in (label_column, id_column)]
@@ -218,16 +313,21 @@ def _check_parquet(path: Path, label_column: str, id_column: str) -> Counter[str
         _check_finite(values, features, first_row)
         if id_column in schema.names:
             ids.add([str(value) for value in batch.column(id_column).to_pylist()], first_row)
-        counts.update(str(label) for label in labels.to_pylist())
+        values = labels.to_numpy(zero_copy_only=False)
+        counts.update(_label_strings(values, f"column {label_column!r}"))
         first_row += batch.num_rows
     return counts
 
 
-def _check_npz(path: Path) -> tuple[Counter[str], str]:
-    """Check ``X`` (a 2-D numeric finite table read in chunks, or uint8 images) and ``y``."""
+def _check_npz(path: Path, limits: UploadLimits) -> tuple[Counter[str], str]:
+    """Check ``X`` (a 2-D numeric finite table read in chunks, or uint8 images), ``y`` and
+    ``ids``. Pickled arrays are refused unread; an array is read only once its header is
+    known to describe no more data than its member holds."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = {PurePosixPath(name).stem: name for name in archive.namelist()}
+            check_members(archive.infolist(), limits)
+            # Named as numpy.load names them: the member name less ".npy".
+            names = {name.removesuffix(".npy"): name for name in archive.namelist()}
             missing = [key for key in ("X", "y") if key not in names]
             if missing:
                 raise InvalidInput(
@@ -235,27 +335,74 @@ def _check_npz(path: Path) -> tuple[Counter[str], str]:
                     f"y (labels) and optionally ids; found {', '.join(sorted(names)) or 'none'}",
                     code="missing_arrays",
                 )
-            with archive.open(names["y"]) as handle:
-                labels = np.lib.format.read_array(handle, allow_pickle=False)
+            labels = _read_npy(archive, names["y"], "y")
             with archive.open(names["X"]) as handle:
-                kind = _check_npy_features(handle, labels.shape)
+                kind = _check_npy_features(handle, labels.shape, archive.getinfo(names["X"]))
             if "ids" in names:
-                with archive.open(names["ids"]) as handle:
-                    ids = np.lib.format.read_array(handle, allow_pickle=False)
-                UniqueIds("ids").add([str(value) for value in ids.tolist()], 0)
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+                ids = _read_npy(archive, names["ids"], "ids")
+                UniqueIds("ids").add(_label_strings(ids, "array 'ids'"), 0)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise InvalidInput(f"cannot read the .npz: {exc}", code="unreadable_table") from None
-    return Counter(str(label) for label in labels.tolist()), kind
+    return Counter(_label_strings(labels, "array 'y'")), kind
 
 
-def _check_npy_features(handle: object, label_shape: tuple[int, ...]) -> str:
-    """Check the ``X`` array's header and values; return the dataset's kind."""
-    version = np.lib.format.read_magic(handle)  # type: ignore[arg-type]
+def _read_npy_header(handle: Any, info: zipfile.ZipInfo, key: str) -> NpyHeader:
+    version = np.lib.format.read_magic(handle)
     if version == (1, 0):
-        read_header = np.lib.format.read_array_header_1_0
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
     else:
-        read_header = np.lib.format.read_array_header_2_0
-    shape, fortran_order, dtype = read_header(handle)  # type: ignore[arg-type]
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
+    if dtype.hasobject:
+        raise InvalidInput(
+            f"array {key!r} holds pickled Python objects, which are never loaded; save it "
+            "as numbers or strings",
+            code="pickled_array",
+        )
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > info.file_size:
+        raise InvalidInput(
+            f"array {key!r} declares shape {shape} ({declared} bytes) but its member holds "
+            f"{info.file_size} bytes",
+            code="bad_arrays",
+        )
+    return NpyHeader(shape, fortran_order, dtype)
+
+
+def _read_npy(archive: zipfile.ZipFile, member: str, key: str) -> np.ndarray:
+    """A small array (labels or ids), read once its header proved it sane."""
+    with archive.open(member) as handle:
+        _read_npy_header(handle, archive.getinfo(member), key)
+    with archive.open(member) as handle:
+        return np.lib.format.read_array(handle, allow_pickle=False)
+
+
+def _label_strings(values: np.ndarray, what: str) -> list[str]:
+    """Labels or ids as the engine names them: integral floats as integers, bytes decoded."""
+    kind = values.dtype.kind
+    if kind == "f":
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise InvalidInput(
+                f"{what} has NaN or an infinite value at index {int(np.argmax(bad))}",
+                code="bad_label",
+            )
+        if np.all(values == np.round(values)):
+            values = values.astype(np.int64)
+    elif kind == "S":
+        try:
+            values = np.char.decode(values, "utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{what} holds bytes that are not UTF-8", code="bad_label") from None
+    elif kind not in "biuUO":
+        raise InvalidInput(
+            f"{what} must hold integers or strings; got {values.dtype}", code="bad_label"
+        )
+    return [str(value) for value in values.tolist()]
+
+
+def _check_npy_features(handle: Any, label_shape: tuple[int, ...], info: zipfile.ZipInfo) -> str:
+    """Check the ``X`` array's header and values; return the dataset's kind."""
+    shape, fortran_order, dtype = _read_npy_header(handle, info, "X")
     if len(label_shape) != 1 or len(shape) == 0 or shape[0] != label_shape[0]:
         raise InvalidInput(
             f"y must be 1-D and X must have one row per label; got X {shape} and y {label_shape}",
@@ -275,12 +422,14 @@ def _check_npy_features(handle: object, label_shape: tuple[int, ...]) -> str:
         )
     if dtype.kind not in "biuf":
         raise InvalidInput(f"X holds {dtype}, not numbers", code="bad_feature")
-    row_bytes = max(1, shape[1] * dtype.itemsize)
+    if shape[1] == 0:
+        raise _no_features()
+    row_bytes = shape[1] * dtype.itemsize
     rows_per_chunk = max(1, NPY_CHUNK_BYTES // row_bytes)
     first_row = 0
     while first_row < shape[0]:
         rows = min(rows_per_chunk, shape[0] - first_row)
-        data = handle.read(rows * row_bytes)  # type: ignore[attr-defined]
+        data = handle.read(rows * row_bytes)
         values = np.frombuffer(data, dtype=dtype).astype(float)
         # Fortran order stores columns first, so a chunk is not whole rows: report the row
         # only for C order.

@@ -8,19 +8,21 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..audits.schemas import SampleOut
+from ..text import StoredText
 
-Action = Literal["accept", "relabel", "keep", "exclude"]
+Action = Literal["accept", "relabel", "keep", "exclude", "clear"]
 
 
 class ReviewItem(BaseModel):
     """One decision: ``accept`` the suggested label, ``relabel`` to ``label``, ``keep`` the
-    given label, or ``exclude`` the sample from the corrected dataset."""
+    given label, ``exclude`` the sample from the corrected dataset, or ``clear`` the decision
+    so that the sample is pending again (what the dashboard's undo sends)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    sample_id: str = Field(min_length=1, max_length=1024)
+    sample_id: StoredText = Field(min_length=1, max_length=1024)
     action: Action
-    label: str | None = Field(None, min_length=1, max_length=255)
+    label: StoredText | None = Field(None, min_length=1, max_length=255)
     version: int | None = Field(
         None, ge=0, description="the sample's review version this decision replaces"
     )

@@ -60,10 +60,12 @@ def apply_reviews(
     for item in batch.items:
         sample = samples[item.sample_id]
         before = review_state(sample)
-        sample.review_action = item.action
+        cleared = item.action == "clear"
+        sample.review_action = None if cleared else item.action
         sample.final_label = _final_label(sample, item)
-        sample.reviewed_by = principal.name
-        sample.reviewed_at = now
+        # A cleared sample is pending again; the log keeps who cleared it.
+        sample.reviewed_by = None if cleared else principal.name
+        sample.reviewed_at = None if cleared else now
         sample.version += 1
         session.add(
             ReviewEvent(

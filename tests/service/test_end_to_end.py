@@ -61,6 +61,8 @@ def test_upload_audit_review_export_reaudit(
     flagged = {item["sample_id"] for item in suspects}
     assert len(flagged & wrong) >= 0.8 * len(wrong) and len(flagged) <= 2 * len(wrong)
     scores = [item["score"] for item in suspects]
+    row = table.set_index("id").loc[suspects[0]["sample_id"]]
+    assert suspects[0]["features"] == pytest.approx({f"f{i}": row[f"f{i}"] for i in range(8)})
     assert scores == sorted(scores, reverse=True) and len(flagged) == len(suspects)
     everything = all_samples(client, reviewer, created["id"])
     assert len({item["sample_id"] for item in everything}) == 120
@@ -187,6 +189,7 @@ def test_image_archive_audit_serves_thumbnails(client, admin, reviewer, audit_fi
     sample = client.get(f"/audits/{audit['id']}/samples?limit=1", headers=reviewer).json()
     item = sample["items"][0]
     assert item["sample_id"].startswith("stripes/") and item["image_url"]
+    assert item["features"] is None
     thumbnail = client.get(item["image_url"] + "?size=64", headers=reviewer)
     assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(thumbnail.content)).size == (16, 16)

@@ -29,7 +29,7 @@ from PIL import Image
 from .dataset import DatasetError
 
 if TYPE_CHECKING:
-    from .data import DataLimits
+    from .dataset import DataLimits
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
 # Formats Pillow may use; keeping out EPS and friends means no external decoder ever runs.

@@ -129,3 +129,27 @@ def test_reviews_need_a_succeeded_audit(client, reviewer, audit_id, database):
     assert response.json()["error"]["code"] == "audit_not_succeeded"
     missing = review(client, reviewer, str(uuid.uuid4()), {"sample_id": "s0", "action": "keep"})
     assert missing.status_code == 404
+
+
+def test_clear_makes_a_decided_sample_pending_again(client, reviewer, audit_id):
+    relabel = {"sample_id": "s0", "action": "relabel", "label": "bolt"}
+    assert review(client, reviewer, audit_id, relabel).is_success
+    clear = {"sample_id": "s0", "action": "clear", "version": 1}
+    response = review(client, reviewer, audit_id, clear)
+    assert response.status_code == 200, response.text
+    assert response.json()["items"][0]["review"] == {
+        "action": None,
+        "final_label": None,
+        "reviewed_by": None,
+        "reviewed_at": None,
+        "version": 2,
+    }
+    pending = client.get(f"/audits/{audit_id}/samples?review=pending", headers=reviewer).json()
+    assert "s0" in [sample["sample_id"] for sample in pending["items"]]
+    last = client.get(f"/audits/{audit_id}/reviews", headers=reviewer).json()["items"][-1]
+    assert last["action"] == "clear" and last["actor"] == "reviewer-bob"
+    assert last["before"]["action"] == "relabel" and last["after"]["action"] is None
+
+    assert review(client, reviewer, audit_id, clear).status_code == 409, "version 1 is stale"
+    labelled = review(client, reviewer, audit_id, {**clear, "version": 2, "label": "nut"})
+    assert labelled.status_code == 422

@@ -278,3 +278,23 @@ def test_rejects_file_that_is_not_an_npz(tmp_path: Path) -> None:
     (tmp_path / "data.npz").write_bytes(b"nonsense")
     with pytest.raises(DatasetError, match=r"data.npz: not a valid .npz archive"):
         load_dataset(tmp_path / "data.npz")
+
+
+def test_rejects_a_million_column_header_before_pandas_parses_it(tmp_path: Path) -> None:
+    header = ",".join(f"c{i}" for i in range(1_000_000)) + ",label\n"
+    path = write_csv(tmp_path / "wide.csv", header + "1," * 1_000_000 + "a\n")
+    with pytest.raises(DatasetError, match=r"has 1000001 columns; the limit is 100000"):
+        load_dataset(path)
+
+
+def test_rejects_a_first_row_longer_than_the_header(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "extra.csv", "a,b,label\n1,2,x,9\n3,4,y\n5,6,x\n7,8,y\n")
+    with pytest.raises(DatasetError, match=r"extra.csv: line 2 has more fields than the header"):
+        load_dataset(path)
+
+
+def test_rejects_an_infinite_float_label_in_npz(tmp_path: Path) -> None:
+    path = tmp_path / "inf.npz"
+    np.savez(path, X=np.ones((4, 2)), y=np.array([0.0, 1.0, np.inf, 1.0]))
+    with pytest.raises(DatasetError, match=r"array 'y' at index 2: inf is not a valid label"):
+        load_dataset(path)

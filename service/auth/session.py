@@ -1,0 +1,85 @@
+"""The browser's sign-in: the API key in an HttpOnly cookie, with a CSRF token beside it.
+
+A browser attaches cookies to requests that other sites make it send, so a request that
+changes something and authenticates by cookie must also prove it comes from our own pages:
+it echoes the CSRF token (double submit: scripts on our origin can read the token cookie,
+other sites cannot) and, when the browser names an Origin, that origin is ours. Bearer
+requests carry no ambient credentials and need neither.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import Forbidden
+
+KEY_COOKIE = "labelaudit_key"
+CSRF_COOKIE = "labelaudit_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A working day: a reviewer signs in once per shift, and a forgotten tablet signs itself out.
+SESSION_SECONDS = 12 * 3600
+
+
+def cookie_key(request: Request) -> str | None:
+    return request.cookies.get(KEY_COOKIE) or None
+
+
+def start_session(request: Request, response: Response, key: str) -> None:
+    """Keep ``key`` in the browser, with a fresh CSRF token for its scripts to echo."""
+    response.set_cookie(
+        KEY_COOKIE,
+        key,
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+    )
+    set_csrf_cookie(request, response, new_csrf_token())
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def set_csrf_cookie(request: Request, response: Response, token: str) -> None:
+    """The CSRF token in a cookie that the page's scripts can read (not HttpOnly)."""
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        max_age=SESSION_SECONDS,
+        httponly=False,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+    )
+
+
+def end_session(response: Response) -> None:
+    for name in (KEY_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, httponly=name == KEY_COOKIE, samesite="strict")
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a request whose browser says it comes from another site."""
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise Forbidden(
+            f"requests from {origin} may not use this site's sign-in", code="cross_origin"
+        )
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """A cookie-authenticated unsafe request must echo the CSRF cookie and be same-origin."""
+    check_same_origin(request)
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+        raise Forbidden(
+            f"signed-in browser requests that change data need the {CSRF_HEADER} header "
+            f"(the {CSRF_COOKIE} cookie's value); reload the page and retry",
+            code="csrf_failed",
+        )

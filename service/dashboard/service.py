@@ -1,0 +1,229 @@
+"""The dashboard's pages: HTML shells filled on the server with what must not wait for a
+script (who is signed in, which buttons their role has), and security headers.
+
+The screens themselves are drawn by the ES modules under ``static/js`` from the JSON API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import uuid
+from functools import cache
+from pathlib import Path
+from string import Template
+from typing import get_args
+from urllib.parse import urlencode
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.types import Scope
+
+from ..audits import repository as audits_repository
+from ..audits.schemas import AuditConfigIn, Loss
+from ..auth import service as auth_service
+from ..auth.schemas import Principal
+from ..auth.session import CSRF_COOKIE, cookie_key, new_csrf_token, set_csrf_cookie
+from ..errors import Unauthorized
+
+PACKAGE_DIR = Path(__file__).parent
+STATIC_DIR = PACKAGE_DIR / "static"
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+# Pages run only our own files: no inline code, no other origins, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    # Pages show live data; and the same URL answers JSON to API clients.
+    "Cache-Control": "no-store",
+    "Vary": "Accept, Cookie",
+}
+
+
+class Html(str):
+    """Markup that is already safe to insert into a template."""
+
+
+NOTHING = Html("")
+
+
+class SignInRequired(Exception):
+    """A page was asked for without a valid sign-in cookie; the browser goes to sign in."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def accepts_html(scope: Scope) -> bool:
+    accept = dict(scope.get("headers", [])).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+@cache
+def asset_version() -> str:
+    """A digest of the static files: their URLs change whenever a file does, so browsers may
+    cache them forever."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(STATIC_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def static_url() -> str:
+    return f"/static/{asset_version()}"
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template((TEMPLATES_DIR / name).read_text(encoding="utf-8"))
+
+
+def render(template: str, /, **values: str) -> Html:
+    """A template with ``$name`` placeholders; plain strings are escaped, :class:`Html` not."""
+    escaped = {
+        key: value if isinstance(value, Html) else html.escape(value)
+        for key, value in values.items()
+    }
+    return Html(_template(template).substitute(escaped))
+
+
+def browser_principal(request: Request, session: Session) -> Principal:
+    """Who the sign-in cookie names; without a valid one, :class:`SignInRequired`."""
+    key = cookie_key(request)
+    if key is not None:
+        try:
+            return auth_service.authenticate(session, key)
+        except Unauthorized:
+            pass
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    raise SignInRequired(target)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: only a path of this site, never another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def sign_in_redirect(next_path: str) -> RedirectResponse:
+    return RedirectResponse(f"/sign-in?{urlencode({'next': next_path})}", status_code=303)
+
+
+def page_response(content: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(content, status_code=status, headers=PAGE_HEADERS)
+
+
+def _module(script: str | None) -> Html:
+    if script is None:
+        return NOTHING
+    return Html(f'<script type="module" src="{static_url()}/js/{html.escape(script)}"></script>')
+
+
+def signed_in_page(
+    request: Request,
+    principal: Principal,
+    *,
+    title: str,
+    script: str | None,
+    content: Html,
+    breadcrumbs: Html = NOTHING,
+    status: int = 200,
+) -> Response:
+    """A page in the layout with the header bar, sign-out form and the page's module."""
+    known_csrf = request.cookies.get(CSRF_COOKIE)
+    csrf = known_csrf or new_csrf_token()
+    account = render("account.html", user=principal.name, role=principal.role, csrf=csrf)
+    body = render(
+        "layout.html",
+        title=title,
+        static=static_url(),
+        script=_module(script),
+        role=principal.role,
+        user=principal.name,
+        account=account,
+        breadcrumbs=breadcrumbs,
+        content=content,
+    )
+    response = page_response(body, status)
+    if known_csrf is None:
+        # A signed-in browser whose CSRF cookie is gone (cleared by hand) gets a new one.
+        set_csrf_cookie(request, response, csrf)
+    return response
+
+
+def sign_in_page(next_path: str, *, error: str = "", status: int = 200) -> HTMLResponse:
+    message = Html(render("form_error.html", message=error) if error else "")
+    content = render("sign_in.html", next=safe_next(next_path), error=message)
+    body = render(
+        "layout.html",
+        title="Sign in",
+        static=static_url(),
+        script=_module(None),
+        role="",
+        user="",
+        account=NOTHING,
+        breadcrumbs=NOTHING,
+        content=content,
+    )
+    return page_response(body, status)
+
+
+def audits_content(principal: Principal) -> Html:
+    upload = NOTHING
+    if principal.is_admin:
+        upload = render(
+            "upload_form.html",
+            loss_options=_loss_options(),
+            k=str(AuditConfigIn.model_fields["k"].default),
+            window=str(AuditConfigIn.model_fields["window"].default),
+        )
+    return render("audits.html", upload_form=upload)
+
+
+def _loss_options() -> Html:
+    default = AuditConfigIn.model_fields["loss"].default
+    return Html(
+        "".join(
+            f'<option value="{name}"{" selected" if name == default else ""}>{name}</option>'
+            for name in get_args(Loss)
+        )
+    )
+
+
+def audit_name(session: Session, audit_id: uuid.UUID) -> str | None:
+    audit = audits_repository.get_audit(session, audit_id)
+    return audit.name if audit is not None else None
+
+
+def breadcrumbs(*trail: tuple[str, str]) -> Html:
+    """``Audits / name / Review``: (text, href) steps; the last one is the current page."""
+    steps = [("Audits", "/"), *trail]
+    items = [
+        f'<li><a href="{html.escape(href)}">{html.escape(text)}</a></li>'
+        for text, href in steps[:-1]
+    ]
+    items.append(f'<li aria-current="page">{html.escape(steps[-1][0])}</li>')
+    return Html(f'<ol class="breadcrumbs">{"".join(items)}</ol>')
+
+
+def overview_content(principal: Principal, audit_id: uuid.UUID, name: str) -> Html:
+    admin = render("audit_admin_actions.html") if principal.is_admin else NOTHING
+    return render("overview.html", audit_id=str(audit_id), name=name, admin_actions=admin)
+
+
+def review_content(audit_id: uuid.UUID, name: str) -> Html:
+    return render("review.html", audit_id=str(audit_id), name=name)
+
+
+def not_found_content(audit_id: uuid.UUID) -> Html:
+    return render("not_found.html", audit_id=str(audit_id))

@@ -1,0 +1,117 @@
+// A sample as the review queue shows it: the image (in a fixed square, so nothing jumps
+// while it loads) or the row's key feature values, the given and suggested labels, the
+// model's confidence and score, the decision, and buttons for each decision.
+
+import { format, h } from "./dom.js";
+
+const DECISION_TEXT = {
+  accept: "Accepted",
+  relabel: "Relabeled",
+  keep: "Kept",
+  exclude: "Excluded",
+};
+const TINY_IMAGE_PX = 128; // smaller images are scaled up with crisp pixels
+
+/** "Relabeled → washer · by bob", or "Pending". */
+export function describeDecision(review) {
+  if (!review.action) return "Pending";
+  const text = DECISION_TEXT[review.action];
+  const label = review.action === "exclude" ? "" : ` → ${review.final_label}`;
+  return `${text}${label}${review.reviewed_by ? ` · by ${review.reviewed_by}` : ""}`;
+}
+
+export function shortId(sampleId) {
+  return sampleId.split("/").at(-1);
+}
+
+function thumbnail(sample, size, alt) {
+  const image = h("img", { src: `${sample.image_url}?size=${size}`, alt, decoding: "async", loading: "lazy" });
+  image.addEventListener("load", () => {
+    image.classList.toggle("is-tiny", image.naturalWidth < TINY_IMAGE_PX);
+  }, { once: true });
+  return image;
+}
+
+function featureList(features) {
+  return h("dl", { class: "features" }, Object.entries(features).map(([name, value]) => h("div", {},
+    h("dt", { text: name }), h("dd", { text: String(Number(Number(value).toPrecision(4))) }))));
+}
+
+/** What the sample is: its image, or its feature values (larger in the large view). */
+export function media(sample, { large = false } = {}) {
+  const box = h("div", { class: `media ${large ? "media-large" : ""}` });
+  if (sample.image_url) {
+    box.classList.add("is-image");
+    box.append(thumbnail(sample, large ? 1024 : 256, `Sample ${sample.sample_id}`));
+  } else if (sample.features) {
+    box.classList.add("is-table");
+    box.append(featureList(sample.features));
+  } else {
+    box.append(h("span", { class: "muted", text: `row ${sample.row_index + 1}` }));
+  }
+  return box;
+}
+
+/** Decision buttons; the queue handles their clicks by ``data-action`` (delegation). */
+export function actionButtons(sample, classes) {
+  return h("div", { class: "decide" },
+    h("button", {
+      type: "button", class: "button small decide-accept", "data-action": "accept",
+      "aria-label": `Accept the suggested label ${sample.suggested_label}`, title: "Accept the suggestion (a)",
+    }, "Accept ", h("kbd", { text: "a" })),
+    h("button", {
+      type: "button", class: "button small decide-keep", "data-action": "keep",
+      "aria-label": `Keep the given label ${sample.given_label}`, title: "Keep the given label (k)",
+    }, "Keep ", h("kbd", { text: "k" })),
+    h("button", {
+      type: "button", class: "button small decide-exclude", "data-action": "exclude",
+      "aria-label": "Exclude the sample from the dataset", title: "Exclude from the dataset (x)",
+    }, "Exclude ", h("kbd", { text: "x" })),
+    h("select", { class: "relabel", "data-action": "relabel", "aria-label": "Relabel to" },
+      h("option", { value: "", text: "Relabel…" }),
+      classes.map((name, i) => h("option", { value: name, text: i < 9 ? `${i + 1}  ${name}` : name }))));
+}
+
+/** The classes with their relabel keys: "1 bolt", "2 nut"… (keys go up to 9). */
+export function classKeys(classes) {
+  return classes.map((name, i) => h("li", {}, i < 9 ? h("kbd", { text: String(i + 1) }) : null, h("span", { text: name })));
+}
+
+/** The labels and numbers of a sample; shared by the card and the large view. */
+export function facts(sample) {
+  return [
+    h("div", { class: "label-change" },
+      h("span", { class: "label label-given", title: "given label", text: sample.given_label }),
+      h("span", { class: "arrow", "aria-hidden": "true", text: "→" }),
+      h("span", { class: "label label-suggested", title: "suggested label", text: sample.suggested_label })),
+    h("dl", { class: "scores" },
+      h("div", {}, h("dt", { text: "Confidence" }), h("dd", { text: format.percent(sample.confidence) })),
+      h("div", {}, h("dt", { text: "Score" }), h("dd", { text: format.decimal(sample.score) })),
+      sample.flagged ? null : h("div", {}, h("dt", { text: "Flag" }), h("dd", { text: "not flagged" }))),
+  ];
+}
+
+export function card(sample, classes) {
+  return h("article", { class: "card", tabindex: -1, "data-sample-id": sample.sample_id },
+    media(sample),
+    h("div", { class: "card-body" },
+      h("div", { class: "card-top" },
+        h("input", { type: "checkbox", class: "select", "aria-label": `Select sample ${sample.sample_id}` }),
+        h("span", { class: "sample-name", title: sample.sample_id, text: shortId(sample.sample_id) })),
+      facts(sample),
+      h("p", { class: "decision" }),
+      actionButtons(sample, classes)));
+}
+
+/** Show ``review`` (perhaps not saved yet) on a card or the large view. */
+export function paint(element, sample, review, { saving = false, selected = false } = {}) {
+  element.dataset.decision = review.action ?? "pending";
+  element.classList.toggle("is-saving", saving);
+  element.classList.toggle("is-selected", selected);
+  const decision = element.querySelector(".decision");
+  decision.textContent = describeDecision(review) + (saving ? " · saving…" : "");
+  const box = element.querySelector("input.select");
+  if (box) box.checked = selected;
+  element.setAttribute("aria-label", `${sample.sample_id}: given ${sample.given_label}, suggested ` +
+    `${sample.suggested_label}, confidence ${format.percent(sample.confidence)}, ${describeDecision(review)}`);
+}

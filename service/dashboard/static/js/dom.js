@@ -1,0 +1,130 @@
+// Small helpers every screen uses: building elements, formatting numbers and times, toasts.
+// The pages' Content-Security-Policy forbids inline styles, so nothing here writes a style
+// attribute: looks come from classes, sizes from CSS custom properties set through CSSOM.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function assign(element, props) {
+  for (const [name, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "text") element.textContent = value;
+    else if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else element.setAttribute(name, value === true ? "" : String(value));
+  }
+  return element;
+}
+
+/** An HTML element: h("a", {href: "/", class: "x"}, "text", child). */
+export function h(tag, props = {}, ...children) {
+  const element = assign(document.createElement(tag), props);
+  element.append(...children.flat(Infinity).filter((child) => child !== null && child !== undefined));
+  return element;
+}
+
+/** An SVG element, attributes as given (SVG presentation attributes are not inline CSS). */
+export function svg(tag, props = {}, ...children) {
+  const element = assign(document.createElementNS(SVG_NS, tag), props);
+  element.append(...children.flat(Infinity).filter((child) => child !== null && child !== undefined));
+  return element;
+}
+
+/** Set a CSS custom property (CSSOM, which the CSP allows, unlike style attributes). */
+export function setVar(element, name, value) {
+  element.style.setProperty(name, String(value));
+}
+
+export const byId = (id) => document.getElementById(id);
+
+export const format = {
+  count(value) {
+    return new Intl.NumberFormat().format(value ?? 0);
+  },
+  /** "1 sample", "12 samples". */
+  plural(value, noun) {
+    return `${format.count(value)} ${noun}${value === 1 ? "" : "s"}`;
+  },
+  percent(value, digits = 0) {
+    return `${(100 * (value ?? 0)).toFixed(digits)}%`;
+  },
+  decimal(value, digits = 2) {
+    return Number(value).toFixed(digits);
+  },
+  date(iso) {
+    return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  },
+  ago(iso) {
+    const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
+    if (seconds < 60) return "just now";
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+    if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+    return format.date(iso);
+  },
+  duration(seconds) {
+    if (seconds === null || seconds === undefined) return "—";
+    if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+    return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+  },
+  bytes(value) {
+    const units = ["B", "KB", "MB", "GB"];
+    let size = value;
+    let unit = 0;
+    while (size >= 1000 && unit < units.length - 1) {
+      size /= 1000;
+      unit += 1;
+    }
+    return `${size.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+  },
+};
+
+const TOAST_MS = 6000;
+
+/** A message in the corner, read out by screen readers; kind: info, success, warning, error. */
+export function toast(message, kind = "info") {
+  const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : null },
+    h("span", { text: message }),
+    h("button", {
+      type: "button", class: "toast-close", "aria-label": "Dismiss", text: "×",
+      onclick: () => item.remove(),
+    }));
+  byId("toasts").append(item);
+  setTimeout(() => item.remove(), TOAST_MS);
+}
+
+/**
+ * Run ``task`` now and then every ``delayFor()`` ms (null: stop). Returns ``wake()``, which
+ * runs it at once, e.g. when the page knows something changed sooner than the next turn.
+ */
+export function poll(task, delayFor) {
+  let timer = null;
+  let failing = false;
+  let busy = false;
+  let again = false; // woken while busy: run once more right after
+  const run = async () => {
+    clearTimeout(timer);
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      await task();
+      failing = false;
+    } catch (error) {
+      // One message per outage, not one per attempt.
+      if (!failing) toast(`Could not refresh: ${error.message}`, "error");
+      failing = true;
+    }
+    busy = false;
+    if (again) {
+      again = false;
+      run();
+      return;
+    }
+    const delay = delayFor();
+    if (delay !== null) timer = setTimeout(run, delay);
+  };
+  run();
+  return run;
+}

@@ -1,0 +1,153 @@
+// One audit at a glance: its progress while it runs; then summary numbers, the charts, the
+// review progress, exports and (for admins) the re-audit with the reviewers' corrections.
+
+import { api } from "./api.js";
+import { barChart, histogram, reviewProgress } from "./charts.js";
+import { byId, format, h, poll, toast } from "./dom.js";
+import { heatmap } from "./heatmap.js";
+import { ACTIVE, progressBar, statusPill } from "./status.js";
+
+const RUNNING_POLL_MS = 1000;
+// Other reviewers keep deciding: the review progress refreshes now and then.
+const DONE_POLL_MS = 15000;
+const auditId = byId("overview").dataset.auditId;
+let audit = null;
+let bar = null;
+
+function describe(current) {
+  const { dataset, config } = current;
+  const classes = dataset.class_names ? `${dataset.class_names.length} classes` : null;
+  const kind = dataset.kind === "image" ? "images" : "table";
+  const epochs = config.epochs ? `${config.epochs} epochs` : "automatic epochs";
+  return [
+    `Uploaded by ${current.created_by} ${format.ago(current.created_at)}`,
+    [dataset.filename, kind, classes, format.bytes(dataset.size_bytes)].filter(Boolean).join(", "),
+    `loss ${config.loss}, k ${config.k}, ${epochs}`,
+  ].join(" · ");
+}
+
+function notices(current) {
+  const items = [];
+  if (current.parent_id) {
+    const changes = current.corrections
+      ? ` with ${format.plural(current.corrections.relabeled, "label")} corrected and ` +
+        `${format.plural(current.corrections.excluded, "sample")} excluded`
+      : "";
+    items.push(h("p", { class: "notice" }, "Re-audit of ",
+      h("a", { href: `/audits/${current.parent_id}`, text: "the previous audit" }), `${changes}.`));
+  }
+  if (current.status === "failed") {
+    items.push(h("p", { class: "notice notice-error", role: "alert" },
+      h("strong", { text: "The audit failed: " }), current.error ?? "no reason was recorded"));
+  }
+  if (current.status === "cancelled") items.push(h("p", { class: "notice", text: "This audit was cancelled." }));
+  return items;
+}
+
+function tile(label, value, note) {
+  return h("div", { class: "stat" },
+    h("span", { class: "stat-label", text: label }),
+    h("strong", { class: "stat-value", text: value }),
+    note ? h("span", { class: "stat-note", text: note }) : null);
+}
+
+function summaryTiles(current, statistics) {
+  const summary = current.summary;
+  const estimated = Object.values(summary.estimated_errors).reduce((a, b) => a + b, 0);
+  const flaggedTotal = Object.values(statistics.flagged_reviews).reduce((a, b) => a + b, 0);
+  const decided = flaggedTotal - (statistics.flagged_reviews.pending ?? 0);
+  return [
+    tile("Samples", format.count(summary.samples), current.dataset.kind === "image" ? "images" : "table rows"),
+    tile("Flagged", format.count(summary.flagged), `${format.percent(summary.flagged / summary.samples, 1)} of the samples`),
+    tile("Estimated label errors", format.count(estimated), `${format.percent(estimated / summary.samples, 1)} of the samples`),
+    tile("Decided", `${format.count(decided)} / ${format.count(flaggedTotal)}`, "flagged samples reviewed"),
+    tile("Audit time", format.duration(summary.seconds), `on ${summary.device}`),
+  ];
+}
+
+async function showResults(current) {
+  const statistics = await api.statistics(auditId);
+  byId("summary-stats").replaceChildren(...summaryTiles(current, statistics));
+  const errors = Object.entries(current.summary.estimated_errors).map(([label, value]) => ({ label, value }));
+  barChart(byId("errors-chart"), errors, {
+    axisTitle: "samples whose given label is probably wrong",
+    label: "Estimated label errors per class",
+  });
+  heatmap(byId("confusion-chart"), current.dataset.class_names ?? [], current.summary.confusion);
+  histogram(byId("confidence-chart"), statistics.confidence_bins, statistics.threshold);
+  reviewProgress(byId("review-chart"), statistics.flagged_reviews);
+  byId("audit-results").hidden = false;
+}
+
+function showRunning(current) {
+  const panel = byId("audit-running");
+  if (!bar) {
+    bar = progressBar(current);
+    panel.replaceChildren(h("h2", { class: "panel-title", text: "Auditing" }), bar.element,
+      h("p", { class: "hint", text: "The page updates by itself; the results appear when the audit is done." }));
+  }
+  bar.update(current);
+  panel.hidden = false;
+}
+
+function showActions(current) {
+  const done = current.status === "succeeded";
+  for (const id of ["open-queue", "export-suspects", "export-corrected", "reaudit"]) {
+    const element = byId(id);
+    if (element) element.hidden = !done;
+  }
+  const cancel = byId("cancel-audit");
+  if (cancel) cancel.hidden = !ACTIVE.has(current.status);
+}
+
+async function refresh() {
+  const previous = audit;
+  audit = await api.audit(auditId);
+  byId("audit-status").replaceChildren(statusPill(audit.status));
+  byId("audit-name").textContent = audit.name;
+  byId("audit-meta").textContent = describe(audit);
+  byId("audit-notices").replaceChildren(...notices(audit));
+  showActions(audit);
+  if (ACTIVE.has(audit.status)) showRunning(audit);
+  else byId("audit-running").hidden = true;
+  if (audit.status === "succeeded") {
+    if (previous && ACTIVE.has(previous.status)) toast("The audit is done.", "success");
+    await showResults(audit);
+  }
+}
+
+async function reaudit(button) {
+  button.disabled = true;
+  try {
+    const child = await api.reaudit(auditId);
+    byId("audit-notices").append(h("p", { class: "notice notice-success", role: "status" },
+      "Re-audit started with the decisions applied: ",
+      h("a", { href: `/audits/${child.id}`, id: "reaudit-link", text: child.name }), "."));
+    toast("Re-audit queued.", "success");
+  } catch (error) {
+    toast(`Could not start the re-audit: ${error.message}`, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function act(confirmation, action, done) {
+  if (!confirm(confirmation)) return;
+  try {
+    await action();
+    done();
+  } catch (error) {
+    toast(error.message, "error");
+  }
+}
+
+byId("reaudit")?.addEventListener("click", (event) => reaudit(event.currentTarget));
+byId("cancel-audit")?.addEventListener("click", () => act(
+  "Stop this audit? Its worker stops at the next epoch.", () => api.cancel(auditId), refresh));
+byId("delete-audit")?.addEventListener("click", () => act(
+  "Delete this audit with its samples and reviews? This cannot be undone.",
+  () => api.remove(auditId), () => location.assign("/")));
+poll(refresh, () => {
+  if (audit === null || ACTIVE.has(audit.status)) return RUNNING_POLL_MS;
+  return audit.status === "succeeded" ? DONE_POLL_MS : null;
+});
