@@ -4,6 +4,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.seeding import DEFAULT_SUMMARY, write_audit
+
 # The classes of the audits seed_audit writes.
 SEEDED_CLASSES = ("bolt", "nut")
 
@@ -33,7 +35,6 @@ def seed_audit(database: Any, settings: Any) -> Any:
     its upload, as a worker leaves it (no worker needed); returns its id."""
     import uuid
 
-    from service.audits.models import Audit, Sample
     from service.storage import Storage
 
     def seed(samples: int = 12) -> uuid.UUID:
@@ -42,45 +43,32 @@ def seed_audit(database: Any, settings: Any) -> Any:
         upload.parent.mkdir(parents=True)
         rows = "".join(f"s{row},{row},{SEEDED_CLASSES[row % 2]}\n" for row in range(samples))
         upload.write_text("id,f1,label\n" + rows)
-        with database.session_scope() as session:
-            session.add(
-                Audit(
-                    id=audit_id,
-                    name="seeded",
-                    status="succeeded",
-                    config={"k": 0.5, "label_column": "label", "id_column": "id"},
-                    upload_filename="seeded.csv",
-                    upload_kind="csv",
-                    upload_size=upload.stat().st_size,
-                    dataset_kind="table",
-                    class_names=list(SEEDED_CLASSES),
-                    created_by="test",
-                    summary={
-                        "samples": samples,
-                        "flagged": (samples + 1) // 2,
-                        "estimated_errors": {SEEDED_CLASSES[0]: 1},
-                        "confusion": [
-                            {"given": SEEDED_CLASSES[0], "suggested": SEEDED_CLASSES[1], "count": 1}
-                        ],
-                        "seconds": 1.0,
-                        "device": "cpu",
-                    },
-                )
-            )
-            session.flush()
-            for row in range(samples):
-                session.add(
-                    Sample(
-                        audit_id=audit_id,
-                        row_index=row,
-                        sample_id=f"s{row}",
-                        given_label=SEEDED_CLASSES[row % 2],
-                        suggested_label=SEEDED_CLASSES[(row + 1) % 2],
-                        confidence=row / samples,
-                        score=1 - row / samples,
-                        flagged=row % 2 == 0,
-                    )
-                )
+        samples_written = [
+            {
+                "given_label": SEEDED_CLASSES[row % 2],
+                "suggested_label": SEEDED_CLASSES[(row + 1) % 2],
+                "confidence": row / samples,
+                "score": 1 - row / samples,
+                "flagged": row % 2 == 0,
+            }
+            for row in range(samples)
+        ]
+        summary = {
+            **DEFAULT_SUMMARY,
+            "samples": samples,
+            "flagged": (samples + 1) // 2,
+            "estimated_errors": {SEEDED_CLASSES[0]: 1},
+            "confusion": [{"given": SEEDED_CLASSES[0], "suggested": SEEDED_CLASSES[1], "count": 1}],
+        }
+        write_audit(
+            database,
+            samples_written,
+            id=audit_id,
+            config={"k": 0.5, "label_column": "label", "id_column": "id"},
+            upload_size=upload.stat().st_size,
+            class_names=list(SEEDED_CLASSES),
+            summary=summary,
+        )
         return audit_id
 
     return seed

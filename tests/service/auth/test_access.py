@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 from sqlalchemy import event, func, select
 
+from tests.seeding import write_audit
+
 PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics"}
 ADMIN = {
     "POST /audits",
@@ -199,7 +201,6 @@ def seed_image_audit(database: Any, settings: Any, image_paths: list[str]) -> st
     samples name ``image_paths`` (hostile ones included, as no upload could)."""
     from PIL import Image
 
-    from service.audits.models import Audit, Sample
     from service.storage import Storage
 
     audit_id = uuid.uuid4()
@@ -209,36 +210,22 @@ def seed_image_audit(database: Any, settings: Any, image_paths: list[str]) -> st
     Image.new("L", (8, 8), 100).save(png, format="PNG")
     with zipfile.ZipFile(upload, "w") as archive:
         archive.writestr("ok/0.png", png.getvalue())
-    with database.session_scope() as session:
-        session.add(
-            Audit(
-                id=audit_id,
-                name="images",
-                status="succeeded",
-                config={},
-                upload_filename="i.zip",
-                upload_kind="zip",
-                upload_size=upload.stat().st_size,
-                dataset_kind="image",
-                class_names=["ok", "scratch"],
-                created_by="test",
-            )
-        )
-        session.flush()
-        for row, image_path in enumerate(image_paths):
-            session.add(
-                Sample(
-                    audit_id=audit_id,
-                    row_index=row,
-                    sample_id=f"img{row}",
-                    given_label="ok",
-                    suggested_label="ok",
-                    confidence=0.5,
-                    score=0.5,
-                    flagged=False,
-                    image_path=image_path,
-                )
-            )
+    samples = [
+        {"sample_id": f"img{row}", "given_label": "ok", "suggested_label": "ok", "image_path": path}
+        for row, path in enumerate(image_paths)
+    ]
+    write_audit(
+        database,
+        samples,
+        id=audit_id,
+        name="images",
+        upload_filename="i.zip",
+        upload_kind="zip",
+        upload_size=upload.stat().st_size,
+        dataset_kind="image",
+        class_names=["ok", "scratch"],
+        summary=None,
+    )
     return str(audit_id)
 
 

@@ -4,51 +4,14 @@ import uuid
 
 import pytest
 
+from tests.seeding import write_audit
+
 
 @pytest.fixture
 def audit_id(database):
-    """A succeeded audit with three samples, written as a worker would."""
-    from service.audits.models import Audit, Sample
-
-    audit_id = uuid.uuid4()
-    with database.session_scope() as session:
-        session.add(
-            Audit(
-                id=audit_id,
-                name="a",
-                status="succeeded",
-                config={},
-                upload_filename="a.csv",
-                upload_kind="csv",
-                upload_size=1,
-                dataset_kind="table",
-                class_names=["bolt", "nut"],
-                created_by="test",
-                summary={
-                    "samples": 3,
-                    "flagged": 1,
-                    "estimated_errors": {},
-                    "confusion": [],
-                    "seconds": 1.0,
-                    "device": "cpu",
-                },
-            )
-        )
-        session.flush()
-        for row in range(3):
-            session.add(
-                Sample(
-                    audit_id=audit_id,
-                    row_index=row,
-                    sample_id=f"s{row}",
-                    given_label="bolt",
-                    suggested_label="nut",
-                    confidence=0.1,
-                    score=0.8,
-                    flagged=row == 0,
-                )
-            )
-    return str(audit_id)
+    """A succeeded audit with three samples, the first one flagged."""
+    samples = [{"flagged": row == 0} for row in range(3)]
+    return str(write_audit(database, samples, name="a", upload_filename="a.csv"))
 
 
 def review(client, headers, audit_id, *items):
