@@ -32,14 +32,7 @@ def cookie_key(request: Request) -> str | None:
 
 def start_session(request: Request, response: Response, key: str) -> None:
     """Keep ``key`` in the browser, with a fresh CSRF token for its scripts to echo."""
-    response.set_cookie(
-        KEY_COOKIE,
-        key,
-        max_age=SESSION_SECONDS,
-        httponly=True,
-        secure=request.url.scheme == "https",
-        samesite="strict",
-    )
+    _set_session_cookie(request, response, KEY_COOKIE, key, httponly=True)
     set_csrf_cookie(request, response, new_csrf_token())
 
 
@@ -49,11 +42,17 @@ def new_csrf_token() -> str:
 
 def set_csrf_cookie(request: Request, response: Response, token: str) -> None:
     """The CSRF token in a cookie that the page's scripts can read (not HttpOnly)."""
+    _set_session_cookie(request, response, CSRF_COOKIE, token, httponly=False)
+
+
+def _set_session_cookie(
+    request: Request, response: Response, name: str, value: str, *, httponly: bool
+) -> None:
     response.set_cookie(
-        CSRF_COOKIE,
-        token,
+        name,
+        value,
         max_age=SESSION_SECONDS,
-        httponly=False,
+        httponly=httponly,
         secure=request.url.scheme == "https",
         samesite="strict",
     )
