@@ -11,7 +11,7 @@ import numpy as np
 
 from . import images
 from .dataset import DataLimits, Dataset, DatasetError, encode_labels, float_strings
-from .tables import first_duplicate
+from .tables import check_unique_ids
 
 
 def load_npz(path: Path, image_size: int | None, limits: DataLimits) -> Dataset:
@@ -41,13 +41,13 @@ def load_npz(path: Path, image_size: int | None, limits: DataLimits) -> Dataset:
         raise DatasetError(f"{name}: array 'ids' has shape {ids.shape}; expected {y.shape}")
     else:
         sample_ids = _array_strings(name, ids, "ids")
-    duplicate = first_duplicate(sample_ids)
-    if duplicate is not None:
-        first, second = duplicate
-        raise DatasetError(
+    check_unique_ids(
+        sample_ids,
+        lambda first, second: (
             f"{name}: duplicate id {str(sample_ids[second])!r} in 'ids' "
             f"at indices {first} and {second}"
-        )
+        ),
+    )
     class_names, labels = encode_labels(name, _array_strings(name, y, "y"))
     if x.ndim == 2:
         return Dataset(

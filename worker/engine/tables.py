@@ -8,7 +8,7 @@ import gzip
 import re
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,13 +207,13 @@ def _build_table(name: str, table: _Table, limits: DataLimits) -> Dataset:
     if rows == 0:
         raise DatasetError(f"{name}: no data rows")
     sample_ids = np.concatenate(ids) if ids else np.arange(rows).astype(str)
-    duplicate = first_duplicate(sample_ids)
-    if duplicate is not None:
-        first, second = duplicate
-        raise DatasetError(
-            f"{name}: duplicate id {str(sample_ids[second])!r} in column {table.id_column!r} "
-            f"at rows {first + 1} and {second + 1}"
-        )
+    check_unique_ids(
+        sample_ids,
+        lambda first, second: (
+            f"{name}: duplicate id {str(sample_ids[second])!r} in column "
+            f"{table.id_column!r} at rows {first + 1} and {second + 1}"
+        ),
+    )
     class_names, codes = encode_labels(name, np.concatenate(labels))
     return Dataset(
         features=np.concatenate(blocks) if len(blocks) > 1 else blocks[0],
@@ -267,11 +267,10 @@ def _column_strings(name: str, series: pd.Series) -> np.ndarray:
     return values.astype(str)
 
 
-def first_duplicate(values: np.ndarray) -> tuple[int, int] | None:
-    """Positions of the first value seen twice and of its first occurrence, if any."""
+def check_unique_ids(values: np.ndarray, describe: Callable[[int, int], str]) -> None:
+    """Raise ``describe(first, second)`` for the first id seen twice, at 0-based positions."""
     repeated = pd.Index(values).duplicated()
-    if not repeated.any():
-        return None
-    second = int(np.argmax(repeated))
-    first = int(np.flatnonzero(values == values[second])[0])
-    return first, second
+    if repeated.any():
+        second = int(np.argmax(repeated))
+        first = int(np.flatnonzero(values == values[second])[0])
+        raise DatasetError(describe(first, second))
