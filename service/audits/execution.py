@@ -164,15 +164,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
         session.execute(insert(Sample), rows[start : start + INSERT_BATCH])
     audit.status = "succeeded"
     audit.finished_at = audit.heartbeat_at = utcnow()
-    # The last epoch count stays, so a finished audit still says how long it trained.
-    epochs = (audit.progress or {}).get("epochs", 0)
-    audit.progress = {
-        "stage": "done",
-        "epoch": epochs,
-        "epochs": epochs,
-        "fraction": 1.0,
-        "eta_seconds": 0,
-    }
+    audit.progress = {"stage": "done", "epoch": 0, "epochs": 0, "fraction": 1.0, "eta_seconds": 0}
     audit.summary = {
         "samples": len(rows),
         "flagged": sum(outcome.flagged),
