@@ -1,7 +1,11 @@
-"""The Markdown table of the detection benchmark, written from its JSON rows."""
+"""Writing benchmark results: the detection benchmark's Markdown table (from its JSON rows),
+and the machine and files of the service benchmarks."""
 
 from __future__ import annotations
 
+import json
+import os
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +45,37 @@ def write_markdown(path: Path, meta: dict[str, Any], rows: list[dict[str, Any]])
             )
         lines.append("")
     path.write_text("\n".join(lines))
+
+
+def machine() -> dict[str, Any]:
+    """The host the service benchmarks ran on; client and server share its cores."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": model,
+        "nproc": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "note": "the benchmark client and the API process (and PostgreSQL) share these cores",
+    }
+
+
+def describe_machine(info: dict[str, Any]) -> str:
+    return (
+        f"{info['cpu']}, {info['nproc']} CPU cores (`nproc`), {info['memory_gib']} GiB, "
+        f"Python {info['python']}, Linux {info['kernel']}; {info['note']}."
+    )
+
+
+def write_results(directory: Path, name: str, results: dict[str, Any], markdown: list[str]) -> None:
+    """``<name>.json`` and ``<name>.md`` under ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
+    (directory / f"{name}.md").write_text("\n".join(markdown) + "\n")

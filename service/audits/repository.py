@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, and_, case, delete, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .models import Audit, Sample
 
@@ -83,11 +83,14 @@ def sample_page(
         query = query.order_by(Sample.score.desc(), Sample.row_index)
         if after is not None:
             score, row_index = after
+            # ``score <= :score`` is implied by the OR but, unlike it, bounds the index scan:
+            # without it a page deep in the list reads every row above it (O(offset)).
             query = query.where(
+                Sample.score <= score,
                 or_(
                     Sample.score < score,
                     and_(Sample.score == score, Sample.row_index > row_index),
-                )
+                ),
             )
     else:
         query = query.order_by(Sample.row_index)
@@ -155,20 +158,27 @@ def get_samples_for_update(
     return {row.sample_id: row for row in rows}
 
 
-def iter_samples(
-    session: Session, audit_id: uuid.UUID, *, flagged_only: bool, batch: int = 1000
-) -> Iterator[Sample]:
-    """Every sample in an order fit for a file (by score for suspects, else by row), fetched
-    through a server-side cursor in batches, so memory stays constant."""
-    query = select(Sample).where(Sample.audit_id == audit_id)
+def iter_sample_rows(
+    session: Session,
+    audit_id: uuid.UUID,
+    columns: Sequence[InstrumentedAttribute[Any]],
+    *,
+    flagged_only: bool,
+    batch: int = 1000,
+) -> Iterator[Row[Any]]:
+    """``columns`` of every sample in an order fit for a file (by score for suspects, else by
+    row), fetched through a server-side cursor in batches, so memory stays constant.
+
+    Plain rows, not ORM objects: building a ``Sample`` per row made an export of a million
+    samples five times slower."""
+    query = select(*columns).where(Sample.audit_id == audit_id)
     if flagged_only:
         query = query.where(Sample.flagged.is_(True)).order_by(
             Sample.score.desc(), Sample.row_index
         )
     else:
         query = query.order_by(Sample.row_index)
-    result = session.scalars(query.execution_options(yield_per=batch))
-    yield from result
+    yield from session.execute(query.execution_options(yield_per=batch))
 
 
 def reviewed_corrections(session: Session, audit_id: uuid.UUID) -> tuple[dict[str, str], list[str]]:

@@ -51,8 +51,7 @@ def authenticate(session: Session, key: str) -> Principal:
         raise Unauthorized("the API key is not valid", code="invalid_key")
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        session.flush()
+        repository.record_use(session, row.id, now, now - LAST_USED_RESOLUTION)
     return Principal(name=row.name, role=row.role)  # type: ignore[arg-type]
 
 

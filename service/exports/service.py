@@ -1,12 +1,13 @@
-"""CSV exports, written row by row from a server-side cursor so memory stays constant."""
+"""CSV exports, written in batches from a server-side cursor so memory stays constant."""
 
 from __future__ import annotations
 
 import csv
 import io
 import uuid
-from collections.abc import Iterable, Iterator
-from typing import Literal
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any, Literal
 
 from ..audits import repository as audits_repository
 from ..audits.models import Sample
@@ -26,6 +27,20 @@ SUSPECT_COLUMNS = (
     "reviewed_at",
 )
 CORRECTED_COLUMNS = ("sample_id", "original_label", "final_label", "action", "excluded")
+# What each export reads, in the order its rows unpack them.
+SUSPECT_FIELDS = (
+    Sample.sample_id,
+    Sample.row_index,
+    Sample.given_label,
+    Sample.suggested_label,
+    Sample.confidence,
+    Sample.score,
+    Sample.review_action,
+    Sample.final_label,
+    Sample.reviewed_by,
+    Sample.reviewed_at,
+)
+CORRECTED_FIELDS = (Sample.sample_id, Sample.given_label, Sample.final_label, Sample.review_action)
 ROWS_PER_CHUNK = 1000
 
 
@@ -33,51 +48,50 @@ def export_csv(database: Database, audit_id: uuid.UUID, kind: ExportKind) -> Ite
     """The export's text in chunks: ``suspects`` (flagged samples by score, with their
     scores and decisions) or ``corrected`` (every sample with its final label, ready for the
     next training run; excluded samples have no final label and ``excluded=true``)."""
-    columns = SUSPECT_COLUMNS if kind == "suspects" else CORRECTED_COLUMNS
+    header = SUSPECT_COLUMNS if kind == "suspects" else CORRECTED_COLUMNS
+    read = SUSPECT_FIELDS if kind == "suspects" else CORRECTED_FIELDS
     to_row = _suspect_row if kind == "suspects" else _corrected_row
     # Its own unit of work: the response streams after the request's session has closed.
     with database.session_scope() as session:
-        samples = audits_repository.iter_samples(
-            session, audit_id, flagged_only=kind == "suspects", batch=ROWS_PER_CHUNK
+        rows = audits_repository.iter_sample_rows(
+            session, audit_id, read, flagged_only=kind == "suspects", batch=ROWS_PER_CHUNK
         )
-        yield from _chunks(columns, (to_row(sample) for sample in samples))
+        yield from _chunks(header, map(to_row, rows))
 
 
 def _chunks(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Iterator[str]:
+    """CSV text ``ROWS_PER_CHUNK`` rows at a time (``writerows`` loops in C)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    for count, row in enumerate(rows, start=1):
-        writer.writerow(row)
-        if count % ROWS_PER_CHUNK == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    rows = iter(rows)
+    while batch := list(islice(rows, ROWS_PER_CHUNK)):
+        writer.writerows(batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # the header of an export without rows
+        yield buffer.getvalue()
 
 
-def _suspect_row(sample: Sample) -> tuple[object, ...]:
+def _suspect_row(sample: Sequence[Any]) -> tuple[object, ...]:
+    sample_id, row_index, given, suggested, confidence, score, action, final, by, at = sample
     return (
-        sample.sample_id,
-        sample.row_index,
-        sample.given_label,
-        sample.suggested_label,
-        f"{sample.confidence:.4f}",
-        f"{sample.score:.4f}",
-        sample.review_action or "",
-        sample.final_label or "",
-        sample.reviewed_by or "",
-        sample.reviewed_at.isoformat() if sample.reviewed_at else "",
+        sample_id,
+        row_index,
+        given,
+        suggested,
+        f"{confidence:.4f}",
+        f"{score:.4f}",
+        action or "",
+        final or "",
+        by or "",
+        at.isoformat() if at else "",
     )
 
 
-def _corrected_row(sample: Sample) -> tuple[object, ...]:
-    excluded = sample.review_action == "exclude"
-    final = "" if excluded else (sample.final_label or sample.given_label)
-    return (
-        sample.sample_id,
-        sample.given_label,
-        final,
-        sample.review_action or "unreviewed",
-        "true" if excluded else "false",
-    )
+def _corrected_row(sample: Sequence[Any]) -> tuple[object, ...]:
+    sample_id, given, final, action = sample
+    if action == "exclude":
+        return (sample_id, given, "", action, "true")
+    return (sample_id, given, final or given, action or "unreviewed", "false")
