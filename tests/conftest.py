@@ -99,13 +99,23 @@ def settings(service_environment: dict[str, str]) -> Any:
 def database(settings: Any) -> Iterator[Any]:
     """The test database; after each test every table is emptied and the uploads removed."""
     from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
 
     from service.db import Database
 
     database = Database(settings.resolved_database_url)
     yield database
-    with database.session_scope() as session:
-        session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    # The session's worker may still be writing an audit the test left running; PostgreSQL
+    # then breaks the lock cycle by aborting one side, and emptying the tables again succeeds.
+    for attempt in range(5):
+        try:
+            with database.session_scope() as session:
+                session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            break
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
     database.dispose()
     for folder in ("audits", "incoming"):
         shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
