@@ -5,6 +5,7 @@ environment variables.
 """
 
 from .auditing import audit
+from .checkpoint import TrainingInterrupted
 from .config import LOSSES, AuditConfig, ConfigError
 from .data import DataLimits, load_dataset, read_image_bytes
 from .dataset import Dataset, DatasetError
@@ -22,6 +23,7 @@ __all__ = [
     "FlagResult",
     "Progress",
     "ProgressCallback",
+    "TrainingInterrupted",
     "audit",
     "load_dataset",
     "read_image_bytes",

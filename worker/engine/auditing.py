@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import Checkpoint, StopCheck, fingerprint
 from .config import AuditConfig
 from .dataset import Dataset, DatasetError
 from .flagging import estimate_label_errors, flag_samples, flagged_confusion
@@ -20,6 +22,8 @@ def audit(
     config: AuditConfig | None = None,
     *,
     progress: ProgressCallback | None = None,
+    checkpoint_path: Path | None = None,
+    should_stop: StopCheck | None = None,
 ) -> AuditResult:
     """Find the samples whose given label is probably wrong.
 
@@ -31,6 +35,13 @@ def audit(
         Defaults to ``AuditConfig()`` (truncated Lq, k = 0.5, training dynamics).
     progress : callable, optional
         Receives :class:`Progress` reports; an exception it raises stops the audit.
+    checkpoint_path : Path, optional
+        Save the training state there after every epoch, and resume from it when it holds
+        the state of this dataset and config (otherwise it is ignored and overwritten). The
+        caller removes it once the result is safe.
+    should_stop : callable, optional
+        Asked between batches; True abandons the epoch in progress and raises
+        :class:`TrainingInterrupted` (the checkpoint of the last whole epoch is kept).
 
     Returns
     -------
@@ -43,14 +54,23 @@ def audit(
     _check_trainable(dataset, config)
     device = resolve_device(config.device)
     tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
+    checkpoint = None
+    if checkpoint_path is not None or should_stop is not None:
+        checkpoint = Checkpoint(
+            checkpoint_path,
+            fingerprint(dataset.features, dataset.labels, config),
+            should_stop=should_stop,
+        )
     given_history = None
     if config.mode == "dynamics":
-        history = train_dynamics(tensors, config, progress=progress)
+        history = train_dynamics(tensors, config, progress=progress, checkpoint=checkpoint)
         window = history.window_probabilities
         # The first quarter is warm-up, when every sample is still uncertain.
         given_history = history.given_probability[len(history.given_probability) // 4 :]
     else:
-        window = crossval_probabilities(tensors, config, progress=progress)[None]
+        window = crossval_probabilities(tensors, config, progress=progress, checkpoint=checkpoint)[
+            None
+        ]
     if progress is not None:
         progress(Progress("flagging", 0, 0, 1.0))
     flags = flag_samples(

@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .checkpoint import Checkpoint
 from .config import AuditConfig
 from .losses import RobustLoss
 from .models import MLP, SmallResNet, augment_images
@@ -62,6 +64,7 @@ def train_dynamics(
     config: AuditConfig,
     *,
     progress: ProgressCallback | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> TrainingHistory:
     """Train once on all samples, recording probabilities after every epoch.
 
@@ -72,6 +75,8 @@ def train_dynamics(
     config : AuditConfig
     progress : callable, optional
         Called with a :class:`Progress` after every epoch.
+    checkpoint : Checkpoint, optional
+        Resume from it when it holds a valid state, and save to it after every epoch.
 
     Returns
     -------
@@ -81,17 +86,31 @@ def train_dynamics(
     started = time.perf_counter()
     epochs = default_epochs(config, is_image=tensors.is_image)
     window = min(config.window, epochs)
-    run = _Run(tensors, config, np.arange(tensors.n_samples), epochs=epochs, seed=config.seed)
+    everyone = np.arange(tensors.n_samples)
+    run = _Run(tensors, config, everyone, epochs=epochs, seed=config.seed)
     given = np.empty((epochs, tensors.n_samples), dtype=np.float32)
     recent: list[np.ndarray] = []
+    done = 0
+    saved = checkpoint.load("dynamics") if checkpoint is not None else None
+    if saved is not None:
+        done = run.restore(saved["run"])
+        given[:done] = saved["given"].numpy()
+        recent = list(saved["recent"].numpy())
+        _report(progress, _Span("training", 0.0, 1.0), done, epochs, resumed=True)
     prune_start = config.prune_start if config.prune_start is not None else max(1, epochs // 3)
-    for epoch in range(1, epochs + 1):
-        run.train_epoch()
-        probabilities = run.predict(np.arange(tensors.n_samples))
-        given[epoch - 1] = probabilities[np.arange(tensors.n_samples), tensors.labels_np]
+    for epoch in range(done + 1, epochs + 1):
+        run.train_epoch(checkpoint)
+        probabilities = run.predict(everyone)
+        given[epoch - 1] = probabilities[everyone, tensors.labels_np]
         recent = [*recent[-(window - 1) :], probabilities] if window > 1 else [probabilities]
         if epoch >= prune_start and (epoch - prune_start) % config.prune_every == 0:
             run.prune(given[epoch - 1])
+        if checkpoint is not None:
+            state = {
+                "given": torch.from_numpy(given[:epoch]),
+                "recent": torch.from_numpy(np.stack(recent)),
+            }
+            checkpoint.save("dynamics", {"run": run.state(epoch), **state})
         _report(progress, _Span("training", 0.0, 1.0), epoch, epochs)
     return TrainingHistory(given, np.stack(recent), time.perf_counter() - started)
 
@@ -101,8 +120,11 @@ def crossval_probabilities(
     config: AuditConfig,
     *,
     progress: ProgressCallback | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> np.ndarray:
     """Out-of-fold probabilities over ``config.folds`` stratified folds.
+
+    ``checkpoint`` works as in :func:`train_dynamics`, saving the fold in progress.
 
     Returns
     -------
@@ -112,14 +134,25 @@ def crossval_probabilities(
     epochs = default_epochs(config, is_image=tensors.is_image)
     folds = stratified_folds(tensors.labels_np, config.folds, seed=config.seed)
     out_of_fold = np.zeros((tensors.n_samples, tensors.n_classes), dtype=np.float32)
-    for fold in range(config.folds):
+    first_fold, saved = 0, checkpoint.load("crossval") if checkpoint is not None else None
+    if saved is not None:
+        first_fold = int(saved["fold"])
+        out_of_fold[:] = saved["out_of_fold"].numpy()
+    for fold in range(first_fold, config.folds):
         held_out = np.flatnonzero(folds == fold)
         run = _Run(
             tensors, config, np.flatnonzero(folds != fold), epochs=epochs, seed=config.seed + fold
         )
         span = _Span(f"fold {fold + 1}/{config.folds}", fold / config.folds, 1 / config.folds)
-        for epoch in range(1, epochs + 1):
-            run.train_epoch()
+        done = 0
+        if saved is not None and fold == first_fold:
+            done = run.restore(saved["run"])
+            _report(progress, span, done, epochs, resumed=True)
+        for epoch in range(done + 1, epochs + 1):
+            run.train_epoch(checkpoint)
+            if checkpoint is not None:
+                state = {"fold": fold, "out_of_fold": torch.from_numpy(out_of_fold)}
+                checkpoint.save("crossval", {"run": run.state(epoch), **state})
             _report(progress, span, epoch, epochs)
         out_of_fold[held_out] = run.predict(held_out)
     return out_of_fold
@@ -137,10 +170,19 @@ def stratified_folds(labels: np.ndarray, n_folds: int, *, seed: int) -> np.ndarr
     return folds
 
 
-def _report(progress: ProgressCallback | None, span: _Span, epoch: int, epochs: int) -> None:
+def _report(
+    progress: ProgressCallback | None,
+    span: _Span,
+    epoch: int,
+    epochs: int,
+    *,
+    resumed: bool = False,
+) -> None:
     if progress is not None:
         fraction = span.start + span.width * epoch / epochs
-        progress(Progress(span.stage, epoch, epochs, fraction))
+        progress(
+            Progress(span.stage, epoch, epochs, fraction, resumed_at=epoch if resumed else None)
+        )
 
 
 class _Run:
@@ -176,7 +218,8 @@ class _Run:
         self.best_accuracy = -1.0
         self.best_state: dict[str, Tensor] | None = None
 
-    def train_epoch(self) -> None:
+    def train_epoch(self, checkpoint: Checkpoint | None = None) -> None:
+        """One pass over the training samples; ``checkpoint`` may interrupt it between batches."""
         self.model.train()
         order = self.train_index[torch.randperm(self.train_index.numel(), generator=self.generator)]
         # Drop a trailing batch of one sample: batch norm cannot train on it.
@@ -184,6 +227,8 @@ class _Run:
             batch = order[start : start + self.batch_size]
             if batch.numel() < 2:
                 continue
+            if checkpoint is not None:
+                checkpoint.check_stop()
             inputs, labels = self.tensors.batch(batch)
             if self.tensors.is_image and self.config.augment:
                 inputs = augment_images(inputs, self.generator)
@@ -195,6 +240,41 @@ class _Run:
             self.optimizer.step()
         self.schedule.step()
         self._remember_if_best()
+
+    def state(self, epoch: int) -> dict[str, Any]:
+        """Everything the next epoch depends on, after ``epoch`` epochs."""
+        return {
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "loss": self.loss.state_dict(),
+            "loss_generator": self.loss.generator.get_state(),
+            "generator": self.generator.get_state(),
+            # Dropout draws from the global generator of the device.
+            "global_generator": torch.get_rng_state(),
+            "cuda_generator": (
+                torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+            ),
+            "best_accuracy": self.best_accuracy,
+            "best_state": self.best_state,
+        }
+
+    def restore(self, state: dict[str, Any]) -> int:
+        """Load what :meth:`state` saved; returns the number of epochs it had done."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.loss.load_state_dict(state["loss"])
+        self.loss.generator.set_state(state["loss_generator"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["global_generator"])
+        if self.device.type == "cuda" and state["cuda_generator"] is not None:
+            torch.cuda.set_rng_state(state["cuda_generator"], self.device)
+        self.best_accuracy = float(state["best_accuracy"])
+        best = state["best_state"]
+        self.best_state = None if best is None else {k: v.to(self.device) for k, v in best.items()}
+        return int(state["epoch"])
 
     @torch.inference_mode()
     def predict(self, index: np.ndarray, model: nn.Module | None = None) -> np.ndarray:

@@ -1,0 +1,90 @@
+"""An interrupted audit resumes from its checkpoint and ends exactly as an uninterrupted one."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from worker.engine import AuditConfig, Progress, TrainingInterrupted, audit
+
+from tests.worker.engine.conftest import blobs, stripes
+
+
+def interrupted_after(epochs_done: int, reports: list[Progress]):
+    """A ``should_stop`` that says stop once ``epochs_done`` epochs have been reported."""
+    return lambda: sum(r.stage != "loading" and r.resumed_at is None for r in reports) >= (
+        epochs_done
+    )
+
+
+def assert_same_result(resumed, uninterrupted):
+    np.testing.assert_array_equal(resumed.flags.flagged, uninterrupted.flags.flagged)
+    np.testing.assert_array_equal(resumed.flags.score, uninterrupted.flags.score)
+    np.testing.assert_array_equal(resumed.flags.confidence, uninterrupted.flags.confidence)
+    np.testing.assert_array_equal(resumed.flags.suggested, uninterrupted.flags.suggested)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "config"),
+    [
+        # Truncated Lq prunes (weights in the loss) and the MLP uses dropout (global RNG).
+        (blobs(40), AuditConfig(epochs=9, window=3, prune_every=1, seed=3)),
+        # Augmentation draws from the run's own generator; a holdout keeps a best model.
+        (stripes(12), AuditConfig(epochs=5, window=2, holdout_fraction=0.2, seed=1)),
+        (blobs(30), AuditConfig(epochs=3, mode="crossval", folds=3, seed=2)),
+    ],
+    ids=["table-tgce", "images-augmented", "crossval"],
+)
+def test_a_resumed_audit_equals_an_uninterrupted_one(tmp_path, dataset, config):
+    uninterrupted = audit(dataset, config)
+    path = tmp_path / "checkpoint.pt"
+    reports: list[Progress] = []
+    with pytest.raises(TrainingInterrupted):
+        audit(
+            dataset,
+            config,
+            progress=reports.append,
+            checkpoint_path=path,
+            should_stop=interrupted_after(4 if config.mode == "crossval" else 2, reports),
+        )
+    assert path.exists()
+    resumed_reports: list[Progress] = []
+    resumed = audit(dataset, config, progress=resumed_reports.append, checkpoint_path=path)
+    first = resumed_reports[0]
+    assert first.resumed_at is not None and first.resumed_at >= 1, resumed_reports[:2]
+    assert_same_result(resumed, uninterrupted)
+
+
+def test_ignores_a_corrupt_checkpoint_with_a_log_line(tmp_path, caplog):
+    dataset, config = blobs(20), AuditConfig(epochs=3, window=2)
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(b"not a checkpoint")
+    reports: list[Progress] = []
+    with caplog.at_level(logging.WARNING, logger="worker.engine.checkpoint"):
+        result = audit(dataset, config, progress=reports.append, checkpoint_path=path)
+    assert "unreadable" in caplog.text
+    assert all(report.resumed_at is None for report in reports)
+    assert_same_result(result, audit(dataset, config))
+
+
+def test_ignores_a_checkpoint_of_other_labels_or_options(tmp_path, caplog):
+    config = AuditConfig(epochs=4, window=2)
+    path = tmp_path / "checkpoint.pt"
+    reports: list[Progress] = []
+    with pytest.raises(TrainingInterrupted):
+        audit(
+            blobs(20),
+            config,
+            progress=reports.append,
+            checkpoint_path=path,
+            should_stop=interrupted_after(2, reports),
+        )
+    relabeled = blobs(20)
+    relabeled.labels[0] = 1
+    for dataset, options in ((relabeled, config), (blobs(20), AuditConfig(epochs=4, window=2, k=0.3))):
+        caplog.clear()
+        resumed: list[Progress] = []
+        with caplog.at_level(logging.WARNING, logger="worker.engine.checkpoint"):
+            audit(dataset, options, progress=resumed.append, checkpoint_path=path)
+        assert "other data or options" in caplog.text
+        assert all(report.resumed_at is None for report in resumed)
