@@ -22,6 +22,7 @@ LOSS_CHOICES = (
     "bitempered",
     "focal",
     "peer",
+    "gw",
 )
 CSV_COLUMNS = ("sample_id", "given_label", "suggested_label", "confidence", "score", "flagged")
 

@@ -17,7 +17,7 @@ from .errors import install_error_handlers
 from .exports.router import router as exports_router
 from .health import router as health_router
 from .metrics import install_metrics
-from .queue import AuditQueue, create_celery
+from .queue import AuditQueue
 from .reviews.router import router as reviews_router
 from .storage import Storage
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        storage.remove_abandoned_uploads()
         if settings.admin_key is not None:
             with database.session_scope() as session:
                 auth_service.ensure_key(
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.storage = storage
-    app.state.queue = AuditQueue(create_celery(settings))
+    app.state.queue = AuditQueue.from_settings(settings)
     app.state.metrics = install_metrics(app, database)
     install_error_handlers(app)
     install_dashboard(app)

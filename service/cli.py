@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import subprocess
 import sys
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .config import Settings
 
 ROLES = ("admin", "reviewer")
 FIRST_KEY_NAME = "admin"
+# Requests still running when SIGTERM arrives get this long, and the local worker
+# STOP_GRACE_S more at most (see local_worker), so `serve` is gone within 15 s.
+SHUTDOWN_GRACE_S = 4
 
 
 def add_commands(commands: Any) -> None:
@@ -90,13 +91,16 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .config import get_settings
+    from .local_worker import LocalWorker
 
     settings = get_settings()
     _migrate_embedded(settings)
     first_key = _first_embedded_key(settings)
     if first_key is not None and args.demo:
         _queue_demo_audit(settings)
-    worker = _start_local_worker(settings) if settings.embedded_broker else None
+    worker = LocalWorker(settings) if settings.embedded_broker else None
+    if worker is not None:
+        worker.start()
     url = f"http://{args.host}:{args.port}"
     print(f"labelaudit serving on {url} (API docs: {url}/docs)", flush=True)
     if first_key is not None:
@@ -106,11 +110,27 @@ def run_serve(args: argparse.Namespace) -> int:
     # uvicorn re-raises the SIGTERM it handled once it has shut down; exiting through
     # SystemExit instead lets the local worker be stopped below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    config = uvicorn.Config(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+
+    class Server(uvicorn.Server):
+        # The local worker is told to stop the moment the signal arrives, so that the
+        # two shut down side by side.
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if worker is not None:
+                worker.terminate()
+            super().handle_exit(sig, frame)
+
     try:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        Server(config).run()
     finally:
         if worker is not None:
-            _stop(worker)
+            worker.stop()
     return 0
 
 
@@ -147,7 +167,7 @@ def _queue_demo_audit(settings: Settings) -> None:
     from .audits.demo import queue_demo_audit
     from .auth.schemas import Principal
     from .db import Database
-    from .queue import AuditQueue, create_celery
+    from .queue import AuditQueue
     from .storage import Storage
 
     storage = Storage(settings.data_dir)
@@ -158,30 +178,10 @@ def _queue_demo_audit(settings: Settings) -> None:
             audit = queue_demo_audit(
                 session,
                 storage,
-                AuditQueue(create_celery(settings)),
+                AuditQueue.from_settings(settings),
                 settings,
                 Principal(name=FIRST_KEY_NAME, role="admin"),
             )
             print(f"queued a demo audit: {audit.name}", flush=True)
     finally:
         database.dispose()
-
-
-def _start_local_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    """A `labelaudit worker` on the filesystem broker, logging to the data directory."""
-    environment = {**os.environ, "LABELAUDIT_DATA_DIR": str(settings.data_dir.resolve())}
-    log_path = settings.data_dir / "worker.log"
-    log: IO[bytes] = log_path.open("ab")
-    command = [sys.executable, "-m", "labelaudit", "worker", "--queues", settings.audit_queue]
-    process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    print(f"started a local worker (pid {process.pid}, log {log_path})", flush=True)
-    return process
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

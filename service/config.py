@@ -49,13 +49,17 @@ class Settings(BaseSettings):
     progress_interval_s: float = Field(
         default=1.0, ge=0, validation_alias=_env("LABELAUDIT_PROGRESS_INTERVAL")
     )
-    # A running audit whose worker has not written progress for this long is taken over
-    # by the next delivery of its task.
-    stale_after_s: float = Field(
-        default=300.0, gt=0, validation_alias=_env("LABELAUDIT_STALE_AFTER")
+    # A running audit's lease: its worker renews it every sixth of this; once it has
+    # expired (the worker died, hung or lost the database), the next sweep re-queues the
+    # audit, and it resumes from its checkpoint on another worker.
+    lease_s: float = Field(default=30.0, ge=3, validation_alias=_env("LABELAUDIT_LEASE_SECONDS"))
+    # How often every worker looks for audits whose lease has expired.
+    sweep_interval_s: float = Field(
+        default=10.0, gt=0, validation_alias=_env("LABELAUDIT_SWEEP_INTERVAL")
     )
-    # Redis hands an unacknowledged audit to another worker after this long; it must exceed
-    # the longest audit, or a live audit is delivered twice (the second waits, see tasks).
+    # Redis hands an unacknowledged message to another worker after this long. Recovery does
+    # not wait for it (the sweeper re-queues); a late re-delivery finds the audit done or
+    # leased and is dropped.
     visibility_timeout_s: int = Field(
         default=6 * 3600, gt=0, validation_alias=_env("CELERY_VISIBILITY_TIMEOUT")
     )

@@ -64,14 +64,23 @@ def create_celery(settings: Settings) -> Celery:
 
 
 class AuditQueue:
-    """Sends audits to the workers and tells whether the broker answers."""
+    """Sends audits to the workers and tells whether the broker answers.
 
-    def __init__(self, celery: Celery) -> None:
+    New audits go to ``default_queue`` (``AUDIT_QUEUE``); a re-queued audit goes back to
+    the queue it was first sent to.
+    """
+
+    def __init__(self, celery: Celery, *, default_queue: str) -> None:
         self.celery = celery
+        self.default_queue = default_queue
 
-    def enqueue(self, audit_id: uuid.UUID) -> None:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AuditQueue:
+        return cls(create_celery(settings), default_queue=settings.audit_queue)
+
+    def enqueue(self, audit_id: uuid.UUID, queue: str) -> None:
         try:
-            self.celery.send_task(RUN_AUDIT_TASK, args=[str(audit_id)])
+            self.celery.send_task(RUN_AUDIT_TASK, args=[str(audit_id)], queue=queue)
         except Exception as exc:  # kombu raises transport-specific errors
             raise Unavailable(
                 f"the task broker is unreachable ({type(exc).__name__}); try again shortly",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import shutil
 import uuid
@@ -18,18 +20,29 @@ from .errors import InvalidInput, PayloadTooLarge
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
+log = logging.getLogger(__name__)
 MAX_FIELD_BYTES = 64 * 1024
 
 
 @dataclass
 class ReceivedUpload:
     """A multipart request whose one file part is on disk (at ``path``) and whose other
-    parts are small text fields."""
+    parts are small text fields.
+
+    The file stays locked (``flock``) until :meth:`release`, so that a service starting
+    meanwhile does not take it for one abandoned by a crash.
+    """
 
     path: Path
     filename: str = ""
     size: int = 0
     fields: dict[str, str] = field(default_factory=dict)
+    lock: BinaryIO | None = None
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.close()
+            self.lock = None
 
 
 class Storage:
@@ -49,6 +62,25 @@ class Storage:
 
     def upload_path(self, audit_id: uuid.UUID, kind: str) -> Path:
         return self.audit_dir(audit_id) / f"upload.{kind}"
+
+    def checkpoint_path(self, audit_id: uuid.UUID) -> Path:
+        return self.audit_dir(audit_id) / "checkpoint.pt"
+
+    def remove_abandoned_uploads(self) -> int:
+        """Delete the partial uploads of processes that died receiving them: those in
+        ``incoming/`` that no live process holds locked. Returns how many."""
+        removed = 0
+        for path in self.incoming_dir.glob("*.part"):
+            try:
+                with path.open("rb") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    path.unlink()
+            except (BlockingIOError, FileNotFoundError):
+                continue
+            removed += 1
+        if removed:
+            log.warning("removed %d upload(s) left incomplete by a previous run", removed)
+        return removed
 
     def thumbnail_path(self, audit_id: uuid.UUID, row_index: int, size: int) -> Path:
         return self.audit_dir(audit_id) / "thumbnails" / str(size) / f"{row_index}.jpg"
@@ -92,23 +124,26 @@ async def receive_upload(request: Request, destination: Path, max_bytes: int) ->
     received = ReceivedUpload(path=destination)
     collector = _PartCollector(received, max_bytes)
     parser = MultipartParser(options[b"boundary"], collector.callbacks())
+    handle = destination.open("wb")
+    fcntl.flock(handle, fcntl.LOCK_EX)
     try:
-        with destination.open("wb") as handle:
-            collector.handle = handle
-            async for chunk in request.stream():
-                parser.write(chunk)
-            parser.finalize()
-            if parser.state != MultipartState.END:
-                raise FormParserError("it ends before its closing boundary (cut short?)")
-    except FormParserError as exc:
+        collector.handle = handle
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+        if parser.state != MultipartState.END:
+            raise FormParserError("it ends before its closing boundary (cut short?)")
+        if not collector.saw_file:
+            raise InvalidInput("the request has no 'file' part", code="missing_file")
+        handle.flush()
+    except BaseException as exc:
         destination.unlink(missing_ok=True)
-        raise InvalidInput(f"malformed multipart body: {exc}", code="not_multipart") from None
-    except BaseException:
-        destination.unlink(missing_ok=True)
+        handle.close()
+        if isinstance(exc, FormParserError):
+            message = f"malformed multipart body: {exc}"
+            raise InvalidInput(message, code="not_multipart") from None
         raise
-    if not collector.saw_file:
-        destination.unlink(missing_ok=True)
-        raise InvalidInput("the request has no 'file' part", code="missing_file")
+    received.lock = handle
     return received
 
 

@@ -10,14 +10,12 @@ def add_commands(commands: Any) -> None:
     parser = commands.add_parser(
         "worker",
         help="run audits from the queue (DATABASE_URL, CELERY_BROKER_URL)",
-        description="A Celery worker for audits. On a host with a GPU it takes audits from "
-        "the 'gpu' and 'cpu' queues, otherwise from 'cpu' only.",
+        description="A Celery worker for audits: one audit at a time (run one worker per "
+        "GPU). On a host with a GPU it takes audits from the 'gpu' and 'cpu' queues, "
+        "otherwise from 'cpu' only. SIGTERM checkpoints the running audit and gives it back.",
     )
     parser.add_argument(
         "--queues", help="comma-separated queues (default: gpu,cpu with a GPU, else cpu)"
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=1, help="audits at once (default 1: one per GPU)"
     )
     parser.add_argument("--loglevel", default="INFO")
     parser.set_defaults(run=run_worker)
@@ -36,7 +34,9 @@ def run_worker(args: argparse.Namespace) -> int:
         [
             "worker",
             f"--queues={args.queues or default_queues()}",
-            f"--concurrency={args.concurrency}",
+            # The audit runs in the worker's own process: SIGTERM reaches it (to checkpoint
+            # and release it), and no pool child can outlive the worker.
+            "--pool=solo",
             f"--loglevel={args.loglevel}",
             # One audit at a time per process: no peers to gossip with or to sync from.
             "--without-gossip",

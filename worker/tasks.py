@@ -1,28 +1,32 @@
 """The audit task: thin glue between the queue, the database and the engine.
 
-``run_audit(audit_id)`` is idempotent: a re-delivered task for a finished audit does nothing,
-one for an audit whose worker died takes it over and replaces any partial results in one
-transaction (see :mod:`service.audits.execution`).
+``run_audit(audit_id)`` is idempotent: a re-delivered task for a finished audit, or for one
+whose lease another worker holds, does nothing; one for an audit re-queued after its
+worker died takes it over, resumes training from its checkpoint and replaces any partial
+results in one transaction (see :mod:`service.audits.execution`). A warm shutdown (SIGTERM)
+abandons the epoch in progress and gives the audit back, so the next worker resumes it at
+once. Every way an attempt ends is logged with its reason.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 import uuid
 from dataclasses import replace
 from functools import cache
 from typing import Any
 
-from celery import Task
+from celery import Task, signals
 from celery.exceptions import MaxRetriesExceededError
 
 from service.audits import execution
 from service.audits.execution import AuditJob, AuditOutcome
 from service.config import get_settings
 from service.db import Database
-from service.queue import RUN_AUDIT_TASK
+from service.queue import RUN_AUDIT_TASK, AuditQueue
 from service.storage import Storage
 from worker.engine import (
     AuditConfig,
@@ -32,11 +36,13 @@ from worker.engine import (
     Dataset,
     DatasetError,
     Progress,
+    TrainingInterrupted,
     audit,
     load_dataset,
 )
 
 from .celery_app import app
+from .leases import LeaseKeeper, Sweeper
 
 log = logging.getLogger(__name__)
 # The API sends the task just before it commits the audit: wait this often, this long.
@@ -44,6 +50,8 @@ MISSING_RETRIES = 10
 MISSING_RETRY_S = 1.0
 # Feature values kept per table row for the review cards (the first columns).
 KEY_FEATURES = 8
+# Set by the worker's warm shutdown (SIGTERM); the running audit checks it between batches.
+SHUTTING_DOWN = threading.Event()
 
 
 class AuditStopped(Exception):
@@ -52,62 +60,110 @@ class AuditStopped(Exception):
 
 @cache
 def database() -> Database:
-    # Created lazily, in the pool's child process: connections do not survive a fork.
     return Database(get_settings().resolved_database_url)
+
+
+def audit_queue() -> AuditQueue:
+    return AuditQueue(app, default_queue=get_settings().audit_queue)
+
+
+@signals.worker_ready.connect
+def start_sweeper(**_: Any) -> None:
+    sweeper = Sweeper(database(), audit_queue(), interval_s=get_settings().sweep_interval_s)
+    sweeper.start()
+    signals.worker_shutdown.connect(lambda **_: sweeper.stop(), weak=False)
+
+
+@signals.worker_shutting_down.connect
+def stop_training(**_: Any) -> None:
+    # Runs in the signal handler: set a flag, nothing that could wait on a lock.
+    SHUTTING_DOWN.set()
 
 
 @app.task(name=RUN_AUDIT_TASK, bind=True, acks_late=True, max_retries=None)
 def run_audit(self: Task, audit_id: str) -> str:
     """Run one audit; returns what happened (for the worker log)."""
     outcome = execute_audit(uuid.UUID(audit_id))
-    try:
-        if outcome == "missing":
+    if outcome == "missing":
+        try:
             raise self.retry(countdown=MISSING_RETRY_S, max_retries=MISSING_RETRIES)
-        if outcome == "busy":
-            # Another worker holds it; look again once its heartbeat could have gone stale.
-            raise self.retry(countdown=get_settings().stale_after_s)
-    except MaxRetriesExceededError:
-        return "gone"
+        except MaxRetriesExceededError:
+            return "gone"
     return outcome
 
 
 def execute_audit(audit_id: uuid.UUID) -> str:
     settings = get_settings()
+    storage = Storage(settings.data_dir)
     with database().session_scope() as session:
         claim = execution.claim_audit(
-            session,
-            Storage(settings.data_dir),
-            audit_id,
-            worker_host=socket.gethostname(),
-            stale_after_s=settings.stale_after_s,
+            session, storage, audit_id, worker_host=socket.gethostname(), lease_s=settings.lease_s
         )
     if claim.job is None:
+        log.info("audit %s: nothing to do (%s)", audit_id, claim.outcome)
         return claim.outcome
     job = claim.job
-    try:
-        outcome = _run_engine(job)
-    except AuditStopped:
+    log.info("audit %s: attempt %d started", audit_id, job.attempt)
+    with LeaseKeeper(database(), job, lease_s=settings.lease_s) as lease:
+        try:
+            outcome = _run_engine(
+                job, should_stop=lambda: lease.lost.is_set() or SHUTTING_DOWN.is_set()
+            )
+        except (AuditStopped, TrainingInterrupted):
+            return _interrupted(job, lease)
+        except (DatasetError, ConfigError) as exc:
+            log.info("audit %s: failed: %s", audit_id, exc)
+            return _fail(job, str(exc))
+        except Exception as exc:
+            log.exception("audit %s failed", audit_id)
+            return _fail(
+                job, f"the worker hit an internal error ({type(exc).__name__}); see its log"
+            )
+        with database().session_scope() as session:
+            stored = execution.store_results(session, job, outcome)
+    job.checkpoint_path.unlink(missing_ok=True)
+    if not stored:
+        log.warning(
+            "audit %s: results of attempt %d dropped; the audit is no longer its",
+            audit_id,
+            job.attempt,
+        )
         return "stopped"
-    except (DatasetError, ConfigError) as exc:
-        _fail(job, str(exc))
-        return "failed"
-    except Exception as exc:
-        log.exception("audit %s failed", audit_id)
-        _fail(job, f"the worker hit an internal error ({type(exc).__name__}); see its log")
-        return "failed"
+    log.info("audit %s: attempt %d succeeded", audit_id, job.attempt)
+    return "succeeded"
+
+
+def _interrupted(job: AuditJob, lease: LeaseKeeper) -> str:
+    """Training stopped before the end: give the audit back, or let go of a lost one."""
+    if not lease.lost.is_set() and SHUTTING_DOWN.is_set():
+        with database().session_scope() as session:
+            released = execution.release_audit(session, audit_queue(), job)
+        if released:
+            log.warning(
+                "audit %s: worker shutting down; attempt %d checkpointed and re-queued",
+                job.audit_id,
+                job.attempt,
+            )
+            return "released"
     with database().session_scope() as session:
-        stored = execution.store_results(session, job, outcome)
-    return "succeeded" if stored else "stopped"
+        finished = execution.is_finished(session, job.audit_id)
+    if finished:
+        job.checkpoint_path.unlink(missing_ok=True)
+    reason = lease.reason or "it was cancelled, deleted or handed to another worker"
+    log.warning("audit %s: attempt %d stopped: %s", job.audit_id, job.attempt, reason)
+    return "stopped"
 
 
-def _fail(job: AuditJob, message: str) -> None:
+def _fail(job: AuditJob, message: str) -> str:
     with database().session_scope() as session:
         execution.fail_audit(session, job, message)
+    job.checkpoint_path.unlink(missing_ok=True)
+    return "failed"
 
 
-def _run_engine(job: AuditJob) -> AuditOutcome:
+def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
     settings = get_settings()
-    reporter = ProgressReporter(job, settings.progress_interval_s)
+    reporter = ProgressReporter(job, settings.progress_interval_s, lease_s=settings.lease_s)
     reporter(Progress("loading", 0, 0, 0.0), force=True)
     config = AuditConfig.from_mapping(job.engine_options)
     dataset = load_dataset(
@@ -125,7 +181,13 @@ def _run_engine(job: AuditJob) -> AuditOutcome:
     )
     if job.relabel or job.exclude:
         dataset = dataset.with_corrections(job.relabel, job.exclude)
-    result = audit(dataset, config, progress=reporter)
+    result = audit(
+        dataset,
+        config,
+        progress=reporter,
+        checkpoint_path=job.checkpoint_path,
+        should_stop=should_stop,
+    )
     outcome = to_outcome(result, list(dataset.image_paths) if dataset.kind == "image" else None)
     if dataset.kind == "table":
         outcome = replace(outcome, **key_features(dataset))
@@ -170,28 +232,39 @@ class ProgressReporter:
     """The engine's progress callback: writes progress at most every ``interval_s`` and
     raises :class:`AuditStopped` when the audit is no longer this worker's to run."""
 
-    def __init__(self, job: AuditJob, interval_s: float) -> None:
+    def __init__(self, job: AuditJob, interval_s: float, *, lease_s: float) -> None:
         self.job = job
         self.interval_s = interval_s
+        self.lease_s = lease_s
         self.started = time.monotonic()
         self.last_write = float("-inf")
+        self.resumed_at: int | None = None
+        self.start_fraction = 0.0
 
     def __call__(self, progress: Progress, *, force: bool = False) -> None:
         now = time.monotonic()
+        fraction = min(max(progress.fraction, 0.0), 1.0)
+        if progress.resumed_at is not None:
+            # Time left is estimated from the epochs this attempt trains.
+            self.resumed_at, self.started, self.start_fraction = progress.resumed_at, now, fraction
+            force = True
         if not force and now - self.last_write < self.interval_s:
             return
         self.last_write = now
-        fraction = min(max(progress.fraction, 0.0), 1.0)
         elapsed = now - self.started
-        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        done = fraction - self.start_fraction
+        eta = elapsed * (1 - fraction) / done if done > 0 else None
         report = {
             "stage": progress.stage,
             "epoch": progress.epoch,
             "epochs": progress.epochs,
             "fraction": round(fraction, 4),
             "eta_seconds": round(eta, 1) if eta is not None else None,
+            "resumed_at": self.resumed_at,
         }
         with database().session_scope() as session:
-            still_ours = execution.record_progress(session, self.job, report)
+            still_ours = execution.renew_lease(
+                session, self.job, lease_s=self.lease_s, progress=report
+            )
         if not still_ours:
             raise AuditStopped(str(self.job.audit_id))

@@ -1,8 +1,9 @@
-"""The worker's side of an audit: claim it, report progress, store results or the error.
+"""The worker's side of an audit: claim it, renew its lease, store results or the error,
+release it on shutdown, and re-queue the audits whose lease expired.
 
-Called by :mod:`worker.tasks` inside its own units of work. Every write names the attempt
-that made it, so a worker that lost its audit to another (after going silent for longer
-than ``stale_after_s``) can no longer change it.
+Called by :mod:`worker.tasks` and :mod:`worker.leases` inside their own units of work.
+Every write names the attempt that made it (the fencing token), so a worker that lost its
+audit — its lease expired and the audit was re-queued — can no longer change it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import insert
+from sqlalchemy import CursorResult, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
+from ..queue import AuditQueue
 from ..storage import Storage
 from . import repository
 from .models import FINISHED, Audit, Sample
@@ -34,6 +36,7 @@ class AuditJob:
     attempt: int
     upload_path: Path
     cache_dir: Path
+    checkpoint_path: Path
     label_column: str
     id_column: str
     engine_options: dict[str, Any]
@@ -73,12 +76,12 @@ def claim_audit(
     audit_id: uuid.UUID,
     *,
     worker_host: str,
-    stale_after_s: float,
+    lease_s: float,
 ) -> Claim:
-    """Take a queued audit, or a running one whose worker went silent.
+    """Take a queued audit, or a running one whose lease has expired, with a new lease.
 
-    A finished audit (a re-delivered task) is left alone; a running audit with a recent
-    heartbeat belongs to a live worker.
+    A finished audit (a re-delivered task) is left alone; a running audit with a live
+    lease belongs to a live worker.
     """
     audit = repository.get_audit(session, audit_id, for_update=True)
     if audit is None:
@@ -88,13 +91,15 @@ def claim_audit(
     now = utcnow()
     if (
         audit.status == "running"
-        and audit.heartbeat_at is not None
-        and now - audit.heartbeat_at < timedelta(seconds=stale_after_s)
+        and audit.lease_expires_at is not None
+        and audit.lease_expires_at > now
     ):
         return Claim("busy")
     audit.status = "running"
     audit.attempt += 1
-    audit.started_at = audit.heartbeat_at = now
+    audit.started_at = audit.started_at or now
+    audit.heartbeat_at = now
+    audit.lease_expires_at = now + timedelta(seconds=lease_s)
     audit.worker_host = worker_host[:255]
     audit.progress = {"stage": "loading", "epoch": 0, "epochs": 0, "fraction": 0.0}
     audit.error = None
@@ -107,6 +112,7 @@ def claim_audit(
             attempt=audit.attempt,
             upload_path=storage.upload_path(audit.id, audit.upload_kind),
             cache_dir=storage.audit_dir(audit.id) / "cache",
+            checkpoint_path=storage.checkpoint_path(audit.id),
             label_column=audit.config["label_column"],
             id_column=audit.config["id_column"],
             engine_options={
@@ -126,15 +132,80 @@ def _own_running_audit(session: Session, job: AuditJob) -> Audit | None:
     return audit
 
 
-def record_progress(session: Session, job: AuditJob, progress: dict[str, Any]) -> bool:
-    """Write progress and the heartbeat; False when the audit should stop."""
+def renew_lease(
+    session: Session, job: AuditJob, *, lease_s: float, progress: dict[str, Any] | None = None
+) -> bool:
+    """Extend the lease (and write progress); False when the audit is no longer this
+    attempt's: cancelled, deleted, or re-queued after its lease expired."""
     audit = _own_running_audit(session, job)
     if audit is None:
         return False
-    audit.progress = progress
+    if progress is not None:
+        audit.progress = progress
     audit.heartbeat_at = utcnow()
+    audit.lease_expires_at = audit.heartbeat_at + timedelta(seconds=lease_s)
     session.flush()
     return True
+
+
+def release_audit(session: Session, queue: AuditQueue, job: AuditJob) -> bool:
+    """Give a running audit back (its worker is shutting down): queued again at once, so
+    the next worker resumes from the checkpoint without waiting for the lease to expire.
+
+    The task is sent before the caller commits; if it cannot be, the audit stays leased
+    and the sweeper re-queues it when the lease expires.
+    """
+    audit = _own_running_audit(session, job)
+    if audit is None:
+        return False
+    audit.status = "queued"
+    audit.lease_expires_at = None
+    audit.worker_host = None
+    session.flush()
+    queue.enqueue(audit.id, audit.queue)
+    return True
+
+
+@dataclass(frozen=True)
+class ExpiredLease:
+    audit_id: uuid.UUID
+    attempt: int
+    worker_host: str | None
+    expired_at: Any
+
+
+def requeue_expired(session: Session, queue: AuditQueue) -> list[ExpiredLease]:
+    """Send every running audit whose lease has expired back to its queue.
+
+    Each is re-queued by one conditional update, so of several sweepers (one per worker)
+    exactly one sends it, and a worker that renews at that moment keeps it.
+    """
+    now = utcnow()
+    expired = or_(Audit.lease_expires_at.is_(None), Audit.lease_expires_at < now)
+    rows = session.execute(
+        select(Audit.id, Audit.attempt, Audit.worker_host, Audit.lease_expires_at, Audit.queue)
+        .where(Audit.status == "running", expired)
+        .order_by(Audit.created_at)
+    ).all()
+    requeued = []
+    for audit_id, attempt, worker_host, expires_at, queue_name in rows:
+        result = session.execute(
+            update(Audit)
+            .where(Audit.id == audit_id, Audit.status == "running", Audit.attempt == attempt)
+            .where(expired)
+            .values(status="queued", lease_expires_at=None, worker_host=None)
+            .execution_options(synchronize_session=False)
+        )
+        if isinstance(result, CursorResult) and result.rowcount == 1:
+            queue.enqueue(audit_id, queue_name)
+            requeued.append(ExpiredLease(audit_id, attempt, worker_host, expires_at))
+    return requeued
+
+
+def is_finished(session: Session, audit_id: uuid.UUID) -> bool:
+    """Whether the audit is over for good (finished or deleted), so its checkpoint can go."""
+    audit = repository.get_audit(session, audit_id)
+    return audit is None or audit.status in FINISHED
 
 
 def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> bool:
@@ -164,6 +235,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
         session.execute(insert(Sample), rows[start : start + INSERT_BATCH])
     audit.status = "succeeded"
     audit.finished_at = audit.heartbeat_at = utcnow()
+    audit.lease_expires_at = None
     audit.progress = {"stage": "done", "epoch": 0, "epochs": 0, "fraction": 1.0, "eta_seconds": 0}
     audit.summary = {
         "samples": len(rows),
@@ -185,4 +257,5 @@ def fail_audit(session: Session, job: AuditJob, message: str) -> None:
     audit.status = "failed"
     audit.error = message
     audit.finished_at = utcnow()
+    audit.lease_expires_at = None
     session.flush()

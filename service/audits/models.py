@@ -50,12 +50,20 @@ class Audit(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    # Written with progress: a running audit whose heartbeat is old lost its worker.
+    # A running audit's worker renews its lease every few seconds; once it has expired,
+    # a sweeper hands the audit to another worker (see execution.requeue_expired).
     heartbeat_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None]
     worker_host: Mapped[str | None] = mapped_column(String(255))
+    # The fencing token: each claim increments it, and a worker's writes name its own.
     attempt: Mapped[int] = mapped_column(default=0)
+    # The queue the audit was sent to, so a re-queued audit goes back to the same workers.
+    queue: Mapped[str] = mapped_column(String(64), server_default="cpu")
 
-    __table_args__ = (Index("ix_audits_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_audits_created_at_id", "created_at", "id"),
+        Index("ix_audits_status_lease_expires_at", "status", "lease_expires_at"),
+    )
 
 
 class Sample(Base):

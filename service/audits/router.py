@@ -64,9 +64,12 @@ async def create_audit(
     """Upload a dataset (`file`: CSV, Parquet, npz or image zip) with an optional JSON
     `config`, and queue its audit."""
     received = await receive_upload(request, storage.new_incoming_path(), settings.max_upload_bytes)
-    audit = await run_in_threadpool(
-        service.create_audit, session, storage, queue, settings, received, admin
-    )
+    try:
+        audit = await run_in_threadpool(
+            service.create_audit, session, storage, queue, settings, received, admin
+        )
+    finally:
+        received.release()
     response.headers["Location"] = f"/audits/{audit.id}"
     return service.to_out(audit, {})
 

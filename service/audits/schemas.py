@@ -21,6 +21,7 @@ Loss = Literal[
     "bitempered",
     "focal",
     "peer",
+    "gw",
 ]
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Options that say how to read the upload rather than how to train.
@@ -70,6 +71,8 @@ class ProgressOut(BaseModel):
     epochs: int
     fraction: float
     eta_seconds: float | None = None
+    # Set when this attempt resumed from a checkpoint taken after that many epochs.
+    resumed_at: int | None = None
 
 
 class ConfusionCount(BaseModel):

@@ -71,6 +71,7 @@ def create_audit(
         dataset_kind=facts.dataset_kind,
         class_names=list(facts.class_counts),
         created_by=principal.name,
+        queue=queue.default_queue,
     )
     session.add(audit)
     session.flush()
@@ -78,7 +79,7 @@ def create_audit(
     storage.adopt_upload(received.path, audit.id, upload_kind)
     # Sent before the commit, so an unreachable broker leaves no audit behind; the task
     # waits briefly for the row to become visible (see worker.tasks).
-    queue.enqueue(audit.id)
+    queue.enqueue(audit.id, audit.queue)
     return audit
 
 
@@ -208,12 +209,13 @@ def reaudit(
         class_names=parent.class_names,
         parent_id=parent.id,
         created_by=principal.name,
+        queue=queue.default_queue,
     )
     session.add(audit)
     session.flush()
     on_rollback(session, lambda: storage.remove_audit_files(audit.id))
     storage.share_upload(parent.id, audit.id, parent.upload_kind)
-    queue.enqueue(audit.id)
+    queue.enqueue(audit.id, audit.queue)
     return audit
 
 

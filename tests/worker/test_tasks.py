@@ -78,12 +78,14 @@ def test_a_redelivered_task_for_a_finished_audit_does_nothing(tasks, database, n
     assert samples_again == samples
 
 
-def test_a_stale_running_audit_is_taken_over_and_its_partial_results_replaced(
+def test_a_running_audit_whose_lease_expired_is_taken_over_and_its_partial_results_replaced(
     tasks, database, new_audit
 ):
     from service.audits.models import Sample
 
-    audit_id = new_audit(status="running", attempt=1, heartbeat_at=utcnow() - timedelta(hours=1))
+    audit_id = new_audit(
+        status="running", attempt=1, lease_expires_at=utcnow() - timedelta(seconds=1)
+    )
     with database.session_scope() as session:
         for row in range(3):
             session.add(
@@ -105,7 +107,9 @@ def test_a_stale_running_audit_is_taken_over_and_its_partial_results_replaced(
 
 
 def test_a_running_audit_with_a_live_worker_is_left_alone(tasks, database, new_audit):
-    audit_id = new_audit(status="running", attempt=1, heartbeat_at=utcnow())
+    audit_id = new_audit(
+        status="running", attempt=1, lease_expires_at=utcnow() + timedelta(seconds=30)
+    )
     assert tasks.execute_audit(audit_id) == "busy"
     audit, samples = load(database, audit_id)
     assert audit.status == "running" and audit.attempt == 1 and samples == []
@@ -136,10 +140,10 @@ def test_a_cancelled_audit_stops_at_its_next_progress_report(tasks, database, se
     audit_id = new_audit()
     with database.session_scope() as session:
         claim = execution.claim_audit(
-            session, Storage(settings.data_dir), audit_id, worker_host="h", stale_after_s=60
+            session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=60
         )
     assert claim.outcome == "run" and claim.job is not None
-    report = tasks.ProgressReporter(claim.job, interval_s=0)
+    report = tasks.ProgressReporter(claim.job, interval_s=0, lease_s=60)
     report(Progress("training", 1, 4, 0.25))
     audit, _ = load(database, audit_id)
     assert audit.progress["epoch"] == 1 and audit.progress["eta_seconds"] is not None

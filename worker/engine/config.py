@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ LOSSES = (
     "bitempered",
     "focal",
     "peer",
+    "gw",
 )
 Mode = Literal["dynamics", "crossval"]
 Device = Literal["auto", "cpu", "cuda"]
@@ -51,7 +53,8 @@ class AuditConfig:
     # Truncated Lq pruning schedule (Zhang & Sabuncu 2018): prune every R epochs from `prune_start`.
     prune_start: int | None = None
     prune_every: int = 2
-    # Bootstrap beta, symmetric CE alpha/beta/A, bi-tempered t1/t2, focal gamma, peer alpha.
+    # Bootstrap beta, symmetric CE alpha/beta/A, bi-tempered t1/t2, focal gamma, peer alpha,
+    # Gaussian-weighted CE's standard deviation.
     beta: float = 0.8
     sce_alpha: float = 0.1
     sce_beta: float = 1.0
@@ -60,6 +63,7 @@ class AuditConfig:
     t2: float = 1.2
     gamma: float = 2.0
     peer_alpha: float = 0.5
+    gw_sigma: float = 0.1 * math.e
     holdout_fraction: float = 0.0
 
     def __post_init__(self) -> None:
@@ -96,6 +100,8 @@ class AuditConfig:
             )
         if self.gamma < 0:
             raise ConfigError(f"gamma must be >= 0; got {self.gamma}")
+        if not self.gw_sigma > 0:
+            raise ConfigError(f"gw_sigma must be > 0; got {self.gw_sigma}")
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any]) -> AuditConfig:

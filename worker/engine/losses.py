@@ -76,6 +76,19 @@ def focal(logits: Tensor, labels: Tensor, *, gamma: float) -> Tensor:
     return -((1.0 - log_p_y.exp()).clamp_min(0.0) ** gamma) * log_p_y
 
 
+def gaussian_weighted(logits: Tensor, labels: Tensor, *, sigma: float) -> Tensor:
+    """Gaussian-weighted CE ``-w(p_y) log p_y``, shape ``(n,)``, for logits ``(n, c)``.
+
+    ``w(p) = exp(-(p - 0.5)^2 / (2 sigma^2)) - 0.1 p`` (the published "GW" loss, with sigma as
+    the standard deviation) favours samples of middling confidence over easy and hopeless ones.
+    Like focal loss's factor, ``w`` is a weight on the detached ``p_y``, not part of the gradient.
+    """
+    log_p_y = _given_log_probability(logits, labels)
+    p_y = log_p_y.detach().exp()
+    weight = torch.exp(-((p_y - 0.5) ** 2) / (2.0 * sigma**2)) - 0.1 * p_y
+    return -weight * log_p_y
+
+
 def peer(logits: Tensor, labels: Tensor, *, alpha: float, generator: torch.Generator) -> Tensor:
     """Peer loss (Liu & Guo 2020): ``CE(f(x_i), y_i) - alpha * CE(f(x_i), y_j)``.
 
@@ -218,6 +231,7 @@ class RobustLoss(nn.Module):
             ),
             "bitempered": lambda: bi_tempered_logistic(logits, labels, t1=c.t1, t2=c.t2),
             "focal": lambda: focal(logits, labels, gamma=c.gamma),
+            "gw": lambda: gaussian_weighted(logits, labels, sigma=c.gw_sigma),
             "peer": lambda: peer(logits, labels, alpha=c.peer_alpha, generator=self.generator),
         }
         return losses[c.loss]()

@@ -5,15 +5,14 @@ import logging
 import numpy as np
 import pytest
 
-from worker.engine import AuditConfig, Progress, TrainingInterrupted, audit
-
 from tests.worker.engine.conftest import blobs, stripes
+from worker.engine import AuditConfig, Progress, TrainingInterrupted, audit
 
 
 def interrupted_after(epochs_done: int, reports: list[Progress]):
     """A ``should_stop`` that says stop once ``epochs_done`` epochs have been reported."""
-    return lambda: sum(r.stage != "loading" and r.resumed_at is None for r in reports) >= (
-        epochs_done
+    return lambda: (
+        sum(r.stage != "loading" and r.resumed_at is None for r in reports) >= (epochs_done)
     )
 
 
@@ -81,7 +80,10 @@ def test_ignores_a_checkpoint_of_other_labels_or_options(tmp_path, caplog):
         )
     relabeled = blobs(20)
     relabeled.labels[0] = 1
-    for dataset, options in ((relabeled, config), (blobs(20), AuditConfig(epochs=4, window=2, k=0.3))):
+    for dataset, options in (
+        (relabeled, config),
+        (blobs(20), AuditConfig(epochs=4, window=2, k=0.3)),
+    ):
         caplog.clear()
         resumed: list[Progress] = []
         with caplog.at_level(logging.WARNING, logger="worker.engine.checkpoint"):

@@ -1,8 +1,10 @@
+import math
+
 import pytest
 import torch
 
 from worker.engine import losses
-from worker.engine.config import LOSSES, AuditConfig
+from worker.engine.config import LOSSES, AuditConfig, ConfigError
 from worker.engine.losses import RobustLoss, TruncatedLq
 
 
@@ -97,6 +99,59 @@ def test_peer_loss_subtracts_cross_entropy_on_shuffled_labels(batch):
         logits, labels[order]
     )
     torch.testing.assert_close(value, expected)
+
+
+def _gaussian_weight(p: torch.Tensor, sigma: float = 0.1 * math.e) -> torch.Tensor:
+    return torch.exp(-((p - 0.5) ** 2) / (2 * sigma**2)) - 0.1 * p
+
+
+def _logits_with_given_probability(p: torch.Tensor) -> torch.Tensor:
+    # Two classes, label 0: softmax([log p, log(1 - p)])[0] == p.
+    return torch.stack([p.log(), (1 - p).log()], dim=1)
+
+
+def test_gaussian_weight_peaks_at_half():
+    p = torch.tensor([0.5, 0.3, 0.7, 0.05, 0.95])
+    loss = losses.gaussian_weighted(
+        _logits_with_given_probability(p), torch.zeros(5, dtype=torch.long), sigma=0.1 * math.e
+    )
+    weight = loss / -p.log()
+    torch.testing.assert_close(weight, _gaussian_weight(p))
+    assert (weight[0] > weight[1:]).all()
+
+
+def test_gaussian_weighted_matches_hand_computation():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0], [-3.0, 1.0, 0.5]])
+    labels = torch.tensor([0, 2, 0])
+    p = torch.softmax(logits, 1)[torch.arange(3), labels]
+    sigma = 0.3
+    expected = -(torch.exp(-((p - 0.5) ** 2) / (2 * sigma**2)) - 0.1 * p) * p.log()
+    torch.testing.assert_close(losses.gaussian_weighted(logits, labels, sigma=sigma), expected)
+
+
+def test_gaussian_weighted_gradients_are_finite_when_p_saturates():
+    # Label 0 with logit +50 gives p -> 1; label 1 with logit -50 gives p -> 0.
+    logits = torch.tensor([[50.0, -50.0], [50.0, -50.0]], requires_grad=True)
+    loss = losses.gaussian_weighted(logits, torch.tensor([0, 1]), sigma=0.1 * math.e)
+    loss.sum().backward()
+    assert torch.isfinite(loss).all()
+    assert torch.isfinite(logits.grad).all()
+
+
+def test_gaussian_weight_carries_no_gradient(batch):
+    logits, labels = batch
+    logits = logits.clone().requires_grad_(True)
+    losses.gaussian_weighted(logits, labels, sigma=0.1 * math.e).sum().backward()
+    probabilities = torch.softmax(logits.detach(), 1)
+    p = probabilities[torch.arange(32), labels]
+    # d log p_y / d logits = e_y - softmax(logits); a weight with gradient would add a term.
+    d_log_p = torch.nn.functional.one_hot(labels, 5).float() - probabilities
+    torch.testing.assert_close(logits.grad, -_gaussian_weight(p)[:, None] * d_log_p)
+
+
+def test_gw_sigma_must_be_positive():
+    with pytest.raises(ConfigError, match="gw_sigma"):
+        AuditConfig(gw_sigma=0.0)
 
 
 @pytest.mark.parametrize("name", LOSSES)
