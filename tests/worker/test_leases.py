@@ -1,0 +1,82 @@
+"""Leases: sweepers re-queue an expired audit exactly once and leave live ones alone; a
+worker whose audit is taken from it learns so from its next renewal."""
+
+import time
+import uuid
+from datetime import timedelta
+
+import redis
+
+from service.db import utcnow
+from tests.worker.test_tasks import load, new_audit  # noqa: F401  (fixture)
+
+
+def queued_messages(redis_url: str, queue: str) -> int:
+    return int(redis.Redis.from_url(redis_url).llen(queue))
+
+
+def test_two_sweepers_requeue_an_expired_audit_once_and_leave_a_live_one(
+    database,
+    settings,
+    redis_url,
+    new_audit,  # noqa: F811
+):
+    from service.queue import AuditQueue
+    from worker.leases import Sweeper
+
+    queue_name = f"sweep-{uuid.uuid4().hex[:8]}"
+    expired = new_audit(
+        status="running",
+        attempt=3,
+        queue=queue_name,
+        lease_expires_at=utcnow() - timedelta(seconds=1),
+    )
+    live = new_audit(
+        status="running",
+        attempt=1,
+        queue=queue_name,
+        lease_expires_at=utcnow() + timedelta(seconds=30),
+    )
+    queue = AuditQueue.from_settings(settings)
+    sweepers = [Sweeper(database, queue, interval_s=10) for _ in range(2)]
+    assert [sweeper.sweep() for sweeper in sweepers] == [1, 0]
+    assert queued_messages(redis_url, queue_name) == 1
+    audit, _ = load(database, expired)
+    assert audit.status == "queued" and audit.attempt == 3 and audit.lease_expires_at is None
+    assert load(database, live)[0].status == "running"
+    redis.Redis.from_url(redis_url).delete(queue_name)
+
+
+def test_a_lease_keeper_notices_that_its_audit_was_taken(database, settings, new_audit):  # noqa: F811
+    from service.audits import execution
+    from service.audits.models import Audit
+    from service.storage import Storage
+    from worker.leases import LeaseKeeper
+
+    audit_id = new_audit()
+    with database.session_scope() as session:
+        job = execution.claim_audit(
+            session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=3
+        ).job
+    assert job is not None
+    with LeaseKeeper(database, job, lease_s=3) as lease:
+        time.sleep(1.2)
+        assert not lease.lost.is_set()
+        renewed = load(database, audit_id)[0].lease_expires_at
+        assert renewed > utcnow() + timedelta(seconds=2)
+        with database.session_scope() as session:
+            assert (
+                execution.claim_audit(
+                    session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=3
+                ).outcome
+                == "busy"
+            )
+        # Another worker takes it over once re-queued: the first one's lease is gone.
+        with database.session_scope() as session:
+            session.get(Audit, audit_id).status = "queued"
+        with database.session_scope() as session:
+            execution.claim_audit(
+                session, Storage(settings.data_dir), audit_id, worker_host="other", lease_s=3
+            )
+        assert lease.lost.wait(3), "the lease keeper never noticed"
+    assert "handed to another worker" in lease.reason
