@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from pathlib import Path
 
@@ -60,3 +61,30 @@ def fashion_mnist(limit: int | None, *, seed: int) -> Dataset:
 
 def neu(image_size: int, cache_dir: Path) -> Dataset:
     return load_dataset(SHARED / "neu-det", image_size=image_size, cache_dir=cache_dir)
+
+
+def long_tailed(
+    dataset: Dataset, *, ratio: float, seed: int, largest: int | None = None
+) -> Dataset:
+    """A class-imbalanced subset: class sizes decay geometrically from ``largest`` (default:
+    the smallest class's size) to ``largest / ratio``, the first class the largest, as in a
+    factory set with one "good" class and rarer defects."""
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(dataset.labels, minlength=dataset.n_classes)
+    top = int(largest or counts.min())
+    steps = np.arange(dataset.n_classes) / max(dataset.n_classes - 1, 1)
+    sizes = np.maximum(2, np.round(top * ratio ** (-steps)).astype(int))
+    chosen = np.sort(
+        np.concatenate(
+            [
+                rng.permutation(np.flatnonzero(dataset.labels == c))[:size]
+                for c, size in enumerate(sizes)
+            ]
+        )
+    )
+    return dataclasses.replace(
+        dataset,
+        features=np.ascontiguousarray(dataset.features[chosen]),
+        labels=dataset.labels[chosen],
+        sample_ids=dataset.sample_ids[chosen],
+    )

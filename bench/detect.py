@@ -1,10 +1,12 @@
-"""Detection benchmark: our configurations against cleanlab on the same data, seeds and network.
+"""Detection benchmark: labelaudit against cleanlab on the same data, seeds and network.
 
-    python -m bench.detect [--datasets digits,fashion,neu] [--fashion-limit 10000]
+    python -m bench.detect --datasets digits --seeds 7,8,9
+    python -m bench.detect --datasets neu,neu-longtail --noise "symmetric 10%" --seeds 7,8
 
-Noise is injected with a recorded seed; the true labels are used only in scoring. Every
-method trains the same network for the same number of epochs. Rows are merged into
-``bench/results/detect.json`` and the Markdown table is rewritten from it.
+Noise is injected with the row's seed; the true labels are used only in scoring. Every
+method trains the same network for the same number of epochs. Rows (one per dataset, noise,
+method and seed) are merged into ``bench/results/detect.json``, and the Markdown table
+(mean ± sd over the seeds) is rewritten from it.
 """
 
 from __future__ import annotations
@@ -20,15 +22,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score
 
 from bench import datasets, noise
-from bench.report import write_markdown
+from bench.report import write_detection_markdown
 from worker.engine import AuditConfig, Dataset, audit
+from worker.engine.flagging import flag_samples
 from worker.engine.tensors import describe_device, prepare_tensors, resolve_device
-from worker.engine.train import crossval_probabilities
+from worker.engine.train import default_epochs, record_training
 
 RESULTS = Path(__file__).resolve().parent / "results"
+DEFAULT = "labelaudit (default)"
+CROSSFIT = "labelaudit 2-fold cross-fitted"
+CLEANLAB_ON_OURS = "cleanlab on our 2-fold probabilities"
+REFERENCE = "cleanlab (5-fold CE)"
 
 
 @dataclass(frozen=True)
@@ -36,73 +43,144 @@ class Detection:
     flagged: np.ndarray
     score: np.ndarray
     suggested: np.ndarray
+    estimated_errors: int
     seconds: float
+    # Samples times epochs trained on, summed over every model the method trains.
+    sample_epochs: int
     device: str
 
 
-def ours(loss: str) -> Callable[[Dataset, AuditConfig], Detection]:
-    def run(dataset: Dataset, config: AuditConfig) -> Detection:
-        result = audit(dataset, dataclasses.replace(config, loss=loss))
-        flags = result.flags
-        return Detection(flags.flagged, flags.score, flags.suggested, result.seconds, result.device)
-
-    return run
+Method = Callable[[Dataset, AuditConfig], dict[str, Detection]]
 
 
-def cleanlab_reference(dataset: Dataset, config: AuditConfig) -> Detection:
-    """cleanlab's find_label_issues on 5-fold out-of-fold probabilities of a CE-trained net."""
+def labelaudit_default(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
+    result = audit(dataset, config)
+    flags = result.flags
+    epochs = default_epochs(config, is_image=dataset.kind == "image")
+    detection = Detection(
+        flags.flagged,
+        flags.score,
+        flags.suggested,
+        int(flags.estimated_errors.sum()),
+        result.seconds,
+        dataset.n_samples * epochs,
+        result.device,
+    )
+    return {DEFAULT: detection}
+
+
+def labelaudit_crossfit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
+    """Our recipe on 2 folds, each model recording the other fold after every epoch; the
+    same out-of-sample probabilities, flagged by our rule and by cleanlab's."""
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
     started = time.perf_counter()
     device = resolve_device(config.device)
     tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
-    ce = dataclasses.replace(config, loss="ce", mode="crossval", folds=5)
-    probabilities = crossval_probabilities(tensors, ce)
+    crossfit = dataclasses.replace(config, mode="crossval", folds=2)
+    history = record_training(tensors, crossfit)
+    warm = history.given_probability[len(history.given_probability) // 4 :]
+    flags = flag_samples(history.window_probabilities, dataset.labels, given_history=warm)
+    seconds = time.perf_counter() - started
+    epochs = default_epochs(config, is_image=dataset.kind == "image")
+    compute = dataset.n_samples * epochs
+    ours = Detection(
+        flags.flagged,
+        flags.score,
+        flags.suggested,
+        int(flags.estimated_errors.sum()),
+        seconds,
+        compute,
+        describe_device(device),
+    )
+    probabilities = history.window_probabilities.mean(axis=0)
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    flagged = find_label_issues(dataset.labels, probabilities)
+    theirs = Detection(
+        flagged,
+        1.0 - get_label_quality_scores(dataset.labels, probabilities),
+        probabilities.argmax(axis=1),
+        int(flagged.sum()),
+        time.perf_counter() - started,
+        compute,
+        describe_device(device),
+    )
+    return {CROSSFIT: ours, CLEANLAB_ON_OURS: theirs}
+
+
+def cleanlab_reference(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
+    """cleanlab's find_label_issues on 5-fold out-of-fold probabilities of a CE-trained net,
+    trained the usual way for held-out predictions (with augmentation on images)."""
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    started = time.perf_counter()
+    device = resolve_device(config.device)
+    tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
+    ce = dataclasses.replace(config, loss="ce", mode="crossval", folds=5, window=1, augment=True)
+    probabilities = record_training(tensors, ce).window_probabilities[0]
     flagged = find_label_issues(dataset.labels, probabilities)
     score = 1.0 - get_label_quality_scores(dataset.labels, probabilities)
-    seconds = time.perf_counter() - started
-    return Detection(flagged, score, probabilities.argmax(1), seconds, describe_device(device))
+    epochs = default_epochs(config, is_image=dataset.kind == "image")
+    return {
+        REFERENCE: Detection(
+            flagged,
+            score,
+            probabilities.argmax(1),
+            int(flagged.sum()),
+            time.perf_counter() - started,
+            4 * dataset.n_samples * epochs,
+            describe_device(device),
+        )
+    }
 
 
-METHODS: dict[str, Callable[[Dataset, AuditConfig], Detection]] = {
-    "labelaudit tgce (default)": ours("tgce"),
-    "labelaudit gce": ours("gce"),
-    "cleanlab (5-fold CE)": cleanlab_reference,
+METHODS: dict[str, Method] = {
+    "default": labelaudit_default,
+    "crossfit": labelaudit_crossfit,
+    "cleanlab": cleanlab_reference,
 }
 
 
-def score(detection: Detection, true_labels: np.ndarray, noisy: np.ndarray) -> dict[str, float]:
+def score(detection: Detection, true_labels: np.ndarray, noisy: np.ndarray) -> dict:
     wrong = true_labels != noisy
     flagged = detection.flagged
     hits = int((flagged & wrong).sum())
     precision = hits / max(int(flagged.sum()), 1)
     recall = hits / max(int(wrong.sum()), 1)
     caught = flagged & wrong
+    per_class_recall = {
+        int(c): round(float(flagged[wrong & (true_labels == c)].mean()), 4)
+        for c in np.unique(true_labels[wrong])
+    }
     return {
         "precision": precision,
         "recall": recall,
         "f1": 2 * precision * recall / (precision + recall) if hits else 0.0,
-        "auprc": float(average_precision_score(wrong, detection.score)),
-        "auroc": float(roc_auc_score(wrong, detection.score)),
+        "auprc": float(average_precision_score(wrong, detection.score)) if wrong.any() else None,
         "flagged": int(flagged.sum()),
         "true_errors": int(wrong.sum()),
+        "estimated_errors": detection.estimated_errors,
         "suggestion_accuracy": float((detection.suggested[caught] == true_labels[caught]).mean())
         if caught.any()
-        else 0.0,
+        else None,
+        "recall_per_true_class": per_class_recall,
         "seconds": detection.seconds,
+        "sample_epochs": detection.sample_epochs,
     }
 
 
-def noise_settings(name: str, n_classes: int, *, seed: int) -> dict[str, Callable]:
+def noise_settings(dataset: Dataset, name: str, *, seed: int) -> dict[str, Callable]:
+    """Every noise the table reports, by name: none, symmetric and class-dependent."""
+    n_classes = dataset.n_classes
     pairs = (
         noise.FASHION_PAIRS
-        if name == "fashion-mnist"
+        if name.startswith("fashion")
         else noise.permutation_pairs(n_classes, seed=seed)
     )
-    rates = (0.1, 0.2, 0.4) if name == "neu" else (0.2, 0.4)
-    settings: dict[str, Callable] = {}
-    for rate in rates:
+    settings: dict[str, Callable] = {"none": lambda y: y.copy()}
+    for rate in (0.02, 0.1, 0.2, 0.4):
         settings[f"symmetric {rate:.0%}"] = lambda y, r=rate: noise.symmetric_noise(
             y, n_classes, r, seed=seed
         )
@@ -113,62 +191,76 @@ def noise_settings(name: str, n_classes: int, *, seed: int) -> dict[str, Callabl
     return settings
 
 
-def load(name: str, args: argparse.Namespace) -> tuple[Dataset, str]:
+def load(name: str, args: argparse.Namespace, *, seed: int) -> tuple[Dataset, str]:
+    cache = RESULTS.parent / ".cache"
     if name == "digits":
         return datasets.digits(), "sklearn digits, 1,797 samples, 8x8 as 64 features (MLP)"
     if name == "fashion-mnist":
-        limit = None if torch.cuda.is_available() else args.fashion_limit
-        data = datasets.fashion_mnist(limit, seed=args.seed)
+        limit = None if args.fashion_full else args.fashion_limit
+        data = datasets.fashion_mnist(limit, seed=seed)
         return data, f"Fashion-MNIST train, {data.n_samples:,} images 28x28 (ResNet)"
-    data = datasets.neu(args.neu_size, RESULTS.parent / ".cache")
-    return data, f"NEU-DET, {data.n_samples:,} images at {args.neu_size}x{args.neu_size} (ResNet)"
+    if name == "neu":
+        data = datasets.neu(args.neu_size, cache)
+        return data, f"NEU-DET, {data.n_samples:,} images at {args.neu_size} px (ResNet)"
+    if name == "neu-longtail":
+        data = datasets.long_tailed(datasets.neu(args.neu_size, cache), ratio=20, seed=seed)
+        return data, f"NEU-DET long-tailed (largest/smallest 20), {args.neu_size} px (ResNet)"
+    if name == "fashion-mnist-longtail":
+        full = datasets.fashion_mnist(None, seed=seed)
+        data = datasets.long_tailed(full, ratio=20, seed=seed, largest=args.fashion_limit // 5)
+        return data, "Fashion-MNIST long-tailed (largest/smallest 20), 28x28 (ResNet)"
+    raise SystemExit(f"unknown dataset {name!r}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--datasets", default="digits,fashion-mnist,neu")
+    parser.add_argument("--datasets", default="digits,neu,neu-longtail,fashion-mnist")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--noise", default="", help="only these settings, comma-separated")
+    parser.add_argument("--seeds", default="7,8", help="noise, subset and training seeds")
     parser.add_argument("--fashion-limit", type=int, default=10_000)
+    parser.add_argument("--fashion-full", action="store_true", help="all 60,000 images")
     parser.add_argument("--neu-size", type=int, default=64)
-    parser.add_argument("--noise", default="", help="only these settings, e.g. 'symmetric 20%%'")
-    parser.add_argument("--seed", type=int, default=2026, help="noise, subset and training seed")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.out / "detect.json"
     rows = json.loads(store.read_text())["rows"] if store.exists() else []
-    for name in args.datasets.split(","):
-        dataset, description = load(name, args)
-        config = AuditConfig(seed=args.seed)
-        for setting, inject in noise_settings(name, dataset.n_classes, seed=args.seed).items():
-            if args.noise and setting not in args.noise.split(","):
-                continue
-            noisy = inject(dataset.labels)
-            noisy_dataset = dataclasses.replace(dataset, labels=noisy)
-            for method in args.methods.split(","):
-                detection = METHODS[method](noisy_dataset, config)
-                row = {
-                    "dataset": name,
-                    "data": description,
-                    "noise": setting,
-                    "method": method,
-                    "device": detection.device,
-                    **score(detection, dataset.labels, noisy),
-                }
-                print(json.dumps(row), flush=True)
-                rows = [
-                    r
-                    for r in rows
-                    if (r["dataset"], r["noise"], r["method"]) != (name, setting, method)
-                ] + [row]
-                meta = {
-                    "seed": args.seed,
-                    "torch": torch.__version__,
-                    "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
-                    "config": dataclasses.asdict(config),
-                }
-                store.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-                write_markdown(args.out / "detect.md", meta, rows)
+    meta = {
+        "torch": torch.__version__,
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+        "config": dataclasses.asdict(AuditConfig()),
+    }
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for name in args.datasets.split(","):
+            dataset, description = load(name, args, seed=seed)
+            config = AuditConfig(seed=seed, device=args.device)
+            for setting, inject in noise_settings(dataset, name, seed=seed).items():
+                if args.noise and setting not in args.noise.split(","):
+                    continue
+                noisy = inject(dataset.labels)
+                noisy_dataset = dataclasses.replace(dataset, labels=noisy)
+                for method in args.methods.split(","):
+                    for label, detection in METHODS[method](noisy_dataset, config).items():
+                        row = {
+                            "dataset": name,
+                            "data": description,
+                            "noise": setting,
+                            "method": label,
+                            "seed": seed,
+                            "device": detection.device,
+                            **score(detection, dataset.labels, noisy),
+                        }
+                        print(json.dumps(row), flush=True)
+                        key = (name, setting, label, seed)
+                        rows = [
+                            r
+                            for r in rows
+                            if (r["dataset"], r["noise"], r["method"], r["seed"]) != key
+                        ] + [row]
+                    store.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+                    write_detection_markdown(args.out / "detect.md", meta, rows)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,12 @@ def add_commands(commands: Any) -> None:
     parser.add_argument("--label-column", default="label")
     parser.add_argument("--id-column", default="id")
     parser.add_argument("--loss", default="tgce", choices=LOSS_CHOICES)
-    parser.add_argument("--k", type=float, default=0.5, help="confidence threshold (0, 1)")
+    parser.add_argument(
+        "--k",
+        type=float,
+        help="confidence threshold (0, 1); default: chosen per class from the estimated "
+        "number of wrong labels",
+    )
     parser.add_argument("--q", type=float, default=0.7, help="Lq exponent (0, 1]")
     parser.add_argument("--epochs", type=int, help="default: 20 for images, 40 for tables")
     parser.add_argument("--window", type=int, default=5, help="epochs a flag must persist")
@@ -88,9 +93,10 @@ def run_audit(args: argparse.Namespace) -> int:
     bar.close()
     rows = write_suspects(args.output, result, include_all=args.all)
     errors = ", ".join(f"{name}={n}" for name, n in result.estimated_errors.items())
+    thresholds = ", ".join(f"{name}={k:.3g}" for name, k in result.thresholds.items())
     print(
         f"{dataset.n_samples} samples, {result.n_flagged} flagged ({rows} rows in "
-        f"{args.output}); estimated errors per class: {errors}; "
+        f"{args.output}); estimated errors per class: {errors}; k per class: {thresholds}; "
         f"{time.perf_counter() - started:.1f} s on {result.device}"
     )
     return 0

@@ -8,6 +8,7 @@ DEFAULT_SUMMARY = {
     "samples": 0,
     "flagged": 0,
     "estimated_errors": {},
+    "thresholds": {},
     "confusion": [],
     "seconds": 1.0,
     "device": "cpu",

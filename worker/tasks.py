@@ -222,6 +222,7 @@ def to_outcome(result: AuditResult, image_paths: list[str] | None) -> AuditOutco
         flagged=[bool(value) for value in flags.flagged.tolist()],
         image_paths=image_paths,
         estimated_errors=dict(result.estimated_errors),
+        thresholds=dict(result.thresholds),
         confusion=confusion,
         seconds=result.seconds,
         device=result.device,

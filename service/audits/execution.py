@@ -62,6 +62,7 @@ class AuditOutcome:
     flagged: list[bool]
     image_paths: list[str] | None
     estimated_errors: dict[str, int]
+    thresholds: dict[str, float]
     confusion: list[dict[str, Any]]
     seconds: float
     device: str
@@ -241,6 +242,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
         "samples": len(rows),
         "flagged": sum(outcome.flagged),
         "estimated_errors": outcome.estimated_errors,
+        "thresholds": outcome.thresholds,
         "confusion": outcome.confusion,
         "seconds": round(outcome.seconds, 3),
         "device": outcome.device,

@@ -19,7 +19,6 @@ from .archives import PILLOW_FORMATS, displayable, read_member
 from .models import Audit, Sample
 from .repository import SampleFilter
 from .schemas import (
-    AuditConfigIn,
     AuditStatistics,
     ConfidenceBin,
     ReviewState,
@@ -114,7 +113,7 @@ def statistics(session: Session, audit_id: uuid.UUID, *, bins: int) -> AuditStat
     }
     reviews = repository.flagged_review_counts(session, audit_id)
     return AuditStatistics(
-        threshold=audit.config.get("k", AuditConfigIn.model_fields["k"].default),
+        thresholds=(audit.summary or {}).get("thresholds", {}),
         confidence_bins=[
             ConfidenceBin(
                 lower=index / bins,

@@ -37,7 +37,13 @@ class AuditConfigIn(BaseModel):
     label_column: StoredText = Field("label", min_length=1, max_length=255)
     id_column: StoredText = Field("id", min_length=1, max_length=255)
     loss: Loss = "tgce"
-    k: float = Field(0.5, gt=0, lt=1, description="flag when given-label confidence stays below k")
+    k: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="flag when given-label confidence stays below k; "
+        "omitted: k is chosen per class from the estimated number of wrong labels",
+    )
     q: float = Field(0.7, gt=0, le=1, description="Lq exponent")
     epochs: int | None = Field(None, ge=1, le=1000, description="default 20 images, 40 tables")
     window: int = Field(5, ge=1, le=1000, description="last epochs a flag must hold in")
@@ -85,6 +91,7 @@ class SummaryOut(BaseModel):
     samples: int
     flagged: int
     estimated_errors: dict[str, int]
+    thresholds: dict[str, float] = Field(description="the k each given class was flagged with")
     confusion: list[ConfusionCount] = Field(description="flagged samples, given -> suggested")
     reviewed: int
     reviews: dict[str, int] = Field(description="reviewed samples by action")
@@ -166,7 +173,9 @@ class ConfidenceBin(BaseModel):
 class AuditStatistics(BaseModel):
     """What the dashboard's overview charts beyond the summary."""
 
-    threshold: float = Field(description="k: samples whose confidence stays below it are flagged")
+    thresholds: dict[str, float] = Field(
+        description="k per given class: samples whose confidence stays below it are flagged"
+    )
     confidence_bins: list[ConfidenceBin] = Field(
         description="every sample's given-label confidence, in equal bins over [0, 1]"
     )

@@ -227,6 +227,7 @@ def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
             samples=stored["samples"],
             flagged=stored["flagged"],
             estimated_errors=stored["estimated_errors"],
+            thresholds=stored.get("thresholds", {}),
             confusion=[ConfusionCount(**cell) for cell in stored["confusion"]],
             reviewed=sum(reviews.values()),
             reviews=reviews,

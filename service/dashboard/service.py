@@ -184,7 +184,6 @@ def audits_content(principal: Principal) -> Html:
         upload = render(
             "upload_form.html",
             loss_options=_loss_options(),
-            k=str(AuditConfigIn.model_fields["k"].default),
             window=str(AuditConfigIn.model_fields["window"].default),
         )
     return render("audits.html", upload_form=upload)

@@ -58,6 +58,7 @@ def seed_audit(database: Any, settings: Any) -> Any:
             "samples": samples,
             "flagged": (samples + 1) // 2,
             "estimated_errors": {SEEDED_CLASSES[0]: 1},
+            "thresholds": {SEEDED_CLASSES[0]: 0.5, SEEDED_CLASSES[1]: 0.5},
             "confusion": [{"given": SEEDED_CLASSES[0], "suggested": SEEDED_CLASSES[1], "count": 1}],
         }
         write_audit(

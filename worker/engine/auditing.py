@@ -10,11 +10,11 @@ import numpy as np
 from .checkpoint import Checkpoint, StopCheck, fingerprint
 from .config import AuditConfig
 from .dataset import Dataset, DatasetError
-from .flagging import estimate_label_errors, flag_samples, flagged_confusion
+from .flagging import flag_samples, flagged_confusion
 from .progress import Progress, ProgressCallback
 from .result import AuditResult
 from .tensors import describe_device, prepare_tensors, resolve_device
-from .train import crossval_probabilities, train_dynamics
+from .train import record_training
 
 
 def audit(
@@ -32,7 +32,7 @@ def audit(
     dataset : Dataset
         ``n`` samples of ``c`` classes.
     config : AuditConfig, optional
-        Defaults to ``AuditConfig()`` (truncated Lq, k = 0.5, training dynamics).
+        Defaults to ``AuditConfig()`` (truncated Lq, k chosen per class, training dynamics).
     progress : callable, optional
         Receives :class:`Progress` reports; an exception it raises stops the audit.
     checkpoint_path : Path, optional
@@ -61,34 +61,24 @@ def audit(
             fingerprint(dataset.features, dataset.labels, config),
             should_stop=should_stop,
         )
-    given_history = None
-    if config.mode == "dynamics":
-        history = train_dynamics(tensors, config, progress=progress, checkpoint=checkpoint)
-        window = history.window_probabilities
-        # The first quarter is warm-up, when every sample is still uncertain.
-        given_history = history.given_probability[len(history.given_probability) // 4 :]
-    else:
-        window = crossval_probabilities(tensors, config, progress=progress, checkpoint=checkpoint)[
-            None
-        ]
+    history = record_training(tensors, config, progress=progress, checkpoint=checkpoint)
+    # The first quarter is warm-up, when every sample is still uncertain.
+    given_history = history.given_probability[len(history.given_probability) // 4 :]
     if progress is not None:
         progress(Progress("flagging", 0, 0, 1.0))
     flags = flag_samples(
-        window,
-        dataset.labels,
-        k=config.k,
-        per_class=config.per_class_k,
-        given_history=given_history,
+        history.window_probabilities, dataset.labels, k=config.k, given_history=given_history
     )
-    errors = estimate_label_errors(window.mean(axis=0), dataset.labels, dataset.n_classes)
+    names = dataset.class_names
     return AuditResult(
         sample_ids=dataset.sample_ids,
         given=np.asarray(dataset.labels, dtype=np.int64),
         flags=flags,
         class_names=dataset.class_names,
         estimated_errors={
-            name: int(n) for name, n in zip(dataset.class_names, errors, strict=True)
+            name: int(n) for name, n in zip(names, flags.estimated_errors, strict=True)
         },
+        thresholds={name: float(k) for name, k in zip(names, flags.thresholds, strict=True)},
         confusion=flagged_confusion(flags, dataset.labels, dataset.n_classes),
         seconds=time.perf_counter() - started,
         device=describe_device(device),

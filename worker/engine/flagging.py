@@ -6,16 +6,19 @@ import numpy as np
 
 from .result import FlagResult
 
+# An automatic k never exceeds this: at or above it the given label is the model's own
+# prediction (or ties with it), so the model does not contradict it.
+MAX_AUTOMATIC_K = 0.5
+
 
 def flag_samples(
     window_probabilities: np.ndarray,
     labels: np.ndarray,
     *,
-    k: float,
-    per_class: bool = False,
+    k: float | None = None,
     given_history: np.ndarray | None = None,
 ) -> FlagResult:
-    """Flag the samples whose given-label probability stays below k.
+    """Flag the samples whose given-label probability stays below their class's k.
 
     Parameters
     ----------
@@ -23,12 +26,11 @@ def flag_samples(
         Probability vectors of the last W recorded epochs (W = 1 for out-of-fold ones).
     labels : ndarray, (n,) int
         Given labels.
-    k : float
-        Threshold in (0, 1): flagged when the given label's probability is below k in
-        every one of the W epochs.
-    per_class : bool
-        Use ``min(k, mean given-label probability of the class)`` per class instead of one
-        k, so a class the model finds hard is not flagged wholesale.
+    k : float, optional
+        One threshold in (0, 1) for every class: flagged when the given label's probability
+        is below k in every one of the W epochs. ``None`` chooses k per class with
+        :func:`automatic_thresholds`, so that each class gets about as many flags as it is
+        estimated to hold wrong labels.
     given_history : ndarray, (E, n), optional
         Given-label probabilities over a longer stretch of training than the window. The
         score averages it: a wrong label is one the model never learns until it memorises it,
@@ -38,19 +40,23 @@ def flag_samples(
     Returns
     -------
     FlagResult
-        Per-sample arrays of shape ``(n,)``; ``score`` is one minus the mean given-label
-        probability over ``given_history``, in [0, 1].
+        Per-sample arrays of shape ``(n,)`` and the ``(c,)`` thresholds and error estimates;
+        ``score`` is one minus the mean given-label probability over ``given_history``.
     """
-    n_windows, n_samples, n_classes = window_probabilities.shape
+    _, n_samples, n_classes = window_probabilities.shape
     labels = np.asarray(labels, dtype=np.int64)
     rows = np.arange(n_samples)
     given = window_probabilities[:, rows, labels]
-    confidence = given.mean(axis=0)
-    thresholds = np.full(n_classes, k, dtype=np.float32)
-    if per_class:
-        thresholds = np.minimum(thresholds, _class_mean(confidence, labels, n_classes, k))
-    flagged = (given < thresholds[labels][None, :]).all(axis=0)
     mean_probabilities = window_probabilities.mean(axis=0)
+    estimated = estimate_label_errors(mean_probabilities, labels, n_classes)
+    highest = given.max(axis=0)
+    if k is None:
+        thresholds = automatic_thresholds(highest, labels, estimated)
+    else:
+        thresholds = np.full(n_classes, k, dtype=np.float32)
+    # Below k in every epoch of the window is: below k at the window's highest.
+    flagged = highest < thresholds[labels]
+    confidence = given.mean(axis=0)
     suggested = mean_probabilities.argmax(axis=1)
     score = 1.0 - (confidence if given_history is None else given_history.mean(axis=0))
     return FlagResult(
@@ -60,7 +66,36 @@ def flag_samples(
         suggested=suggested.astype(np.int64),
         suggested_probability=mean_probabilities[rows, suggested].astype(np.float32),
         thresholds=thresholds,
+        estimated_errors=estimated,
     )
+
+
+def automatic_thresholds(
+    highest_given: np.ndarray, labels: np.ndarray, estimated_errors: np.ndarray
+) -> np.ndarray:
+    """Per-class k that flags each class's estimated number of wrong labels.
+
+    Class i's k is the smallest window-highest given-label probability that is *not* among
+    its ``estimated_errors[i]`` lowest, capped at :data:`MAX_AUTOMATIC_K`; so exactly the
+    estimated number (fewer on ties or at the cap) stay below it.
+
+    Parameters
+    ----------
+    highest_given : ndarray, (n,)
+        Each sample's highest given-label probability over the window.
+    labels : ndarray, (n,) int
+    estimated_errors : ndarray, (c,) int
+
+    Returns
+    -------
+    ndarray, (c,) float32
+    """
+    thresholds = np.full(estimated_errors.shape[0], MAX_AUTOMATIC_K, dtype=np.float32)
+    for cls, estimate in enumerate(estimated_errors):
+        values = np.sort(highest_given[labels == cls])
+        if 0 <= estimate < values.size:
+            thresholds[cls] = min(float(values[estimate]), MAX_AUTOMATIC_K)
+    return thresholds
 
 
 def estimate_label_errors(

@@ -193,9 +193,11 @@ class TruncatedLq(nn.Module):
         lq_k = -math.expm1(self.q * math.log(self.k)) / self.q
         return weights * lq + (1.0 - weights) * lq_k
 
-    def prune(self, given_probability: Tensor) -> None:
-        """Keep the samples whose given-label probability ``(n,)`` is at least k."""
-        self.weights.copy_((given_probability.to(self.weights.device) >= self.k).float())
+    def prune(self, given_probability: Tensor, index: Tensor) -> None:
+        """Keep the samples at ``index`` ``(m,)`` whose given-label probability ``(m,)`` is
+        at least k."""
+        keep = (given_probability.to(self.weights.device) >= self.k).float()
+        self.weights[index.to(self.weights.device)] = keep
 
 
 class RobustLoss(nn.Module):
@@ -209,7 +211,7 @@ class RobustLoss(nn.Module):
         super().__init__()
         self.config = config
         self.truncated = (
-            TruncatedLq(n_samples, q=config.q, k=config.k) if config.loss == "tgce" else None
+            TruncatedLq(n_samples, q=config.q, k=config.prune_k) if config.loss == "tgce" else None
         )
         self.generator = torch.Generator().manual_seed(seed)
 

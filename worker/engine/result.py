@@ -24,7 +24,9 @@ class FlagResult:
     suggested_probability : ndarray, (n,) float32
         Window-mean probability of the suggested label.
     thresholds : ndarray, (c,) float32
-        The threshold used for each class.
+        The k used for each class (chosen per class unless the config set one).
+    estimated_errors : ndarray, (c,) int64
+        Estimated number of wrong labels per given class (confident learning).
     """
 
     flagged: np.ndarray
@@ -33,6 +35,7 @@ class FlagResult:
     suggested: np.ndarray
     suggested_probability: np.ndarray
     thresholds: np.ndarray
+    estimated_errors: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class AuditResult:
     class_names : tuple of str
     estimated_errors : dict of str to int
         Estimated number of wrong labels per given class.
+    thresholds : dict of str to float
+        The k each class was flagged with.
     confusion : ndarray, (c, c) int64
         ``confusion[i, j]``: flagged samples given class i whose suggested label is j.
     seconds : float
@@ -61,6 +66,7 @@ class AuditResult:
     flags: FlagResult
     class_names: tuple[str, ...]
     estimated_errors: dict[str, int]
+    thresholds: dict[str, float]
     confusion: np.ndarray
     seconds: float
     device: str

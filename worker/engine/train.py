@@ -1,8 +1,7 @@
 """Training runs that record each sample's predicted probabilities.
 
-:func:`train_dynamics` trains once and records, after every epoch and in eval mode, every
-sample's probability vector; :func:`crossval_probabilities` produces out-of-fold
-probabilities over K stratified folds (what cleanlab expects).
+:func:`record_training` records, after every epoch and in eval mode, the probability vectors
+of the samples a model trains on (``dynamics``) or of the fold it does not (``crossval``).
 """
 
 from __future__ import annotations
@@ -59,14 +58,31 @@ def default_epochs(config: AuditConfig, *, is_image: bool) -> int:
     return 20 if is_image else 40
 
 
-def train_dynamics(
+def first_pruned_epoch(config: AuditConfig, *, is_image: bool, epochs: int) -> int:
+    """The epoch after which truncated Lq first prunes.
+
+    The MLP on a table memorises wrong labels within a few epochs, so it prunes after the
+    second; a CNN on images is still learning its clean samples then (pruning would drop
+    the hard ones for good), and memorises later, so it prunes after a third of training.
+    """
+    if config.prune_start is not None:
+        return config.prune_start
+    return max(1, epochs // 3) if is_image else 2
+
+
+def record_training(
     tensors: TrainingTensors,
     config: AuditConfig,
     *,
     progress: ProgressCallback | None = None,
     checkpoint: Checkpoint | None = None,
 ) -> TrainingHistory:
-    """Train once on all samples, recording probabilities after every epoch.
+    """Train, recording every sample's probabilities after every epoch.
+
+    ``dynamics`` mode trains once on all samples and records them all (in-sample);
+    ``crossval`` mode trains one model per stratified fold and records, after each of its
+    epochs, the fold it does not train on (out-of-sample), so every sample gets a trajectory
+    from a model that never saw its label.
 
     Parameters
     ----------
@@ -86,76 +102,60 @@ def train_dynamics(
     started = time.perf_counter()
     epochs = default_epochs(config, is_image=tensors.is_image)
     window = min(config.window, epochs)
-    everyone = np.arange(tensors.n_samples)
-    run = _Run(tensors, config, everyone, epochs=epochs, seed=config.seed)
+    parts = _training_parts(tensors.labels_np, config)
+    first_pruned = first_pruned_epoch(config, is_image=tensors.is_image, epochs=epochs)
     given = np.empty((epochs, tensors.n_samples), dtype=np.float32)
-    recent: list[np.ndarray] = []
-    done = 0
-    saved = checkpoint.load("dynamics") if checkpoint is not None else None
+    recent = np.empty((window, tensors.n_samples, tensors.n_classes), dtype=np.float32)
+    first_part, saved = 0, checkpoint.load(config.mode) if checkpoint is not None else None
     if saved is not None:
-        done = run.restore(saved["run"])
-        given[:done] = saved["given"].numpy()
-        recent = list(saved["recent"].numpy())
-        _report(progress, _Span("training", 0.0, 1.0), done, epochs, resumed=True)
-    prune_start = config.prune_start if config.prune_start is not None else max(1, epochs // 3)
-    for epoch in range(done + 1, epochs + 1):
-        run.train_epoch(checkpoint)
-        probabilities = run.predict(everyone)
-        given[epoch - 1] = probabilities[everyone, tensors.labels_np]
-        recent = [*recent[-(window - 1) :], probabilities] if window > 1 else [probabilities]
-        if epoch >= prune_start and (epoch - prune_start) % config.prune_every == 0:
-            run.prune(given[epoch - 1])
-        if checkpoint is not None:
-            state = {
-                "given": torch.from_numpy(given[:epoch]),
-                "recent": torch.from_numpy(np.stack(recent)),
-            }
-            checkpoint.save("dynamics", {"run": run.state(epoch), **state})
-        _report(progress, _Span("training", 0.0, 1.0), epoch, epochs)
-    return TrainingHistory(given, np.stack(recent), time.perf_counter() - started)
-
-
-def crossval_probabilities(
-    tensors: TrainingTensors,
-    config: AuditConfig,
-    *,
-    progress: ProgressCallback | None = None,
-    checkpoint: Checkpoint | None = None,
-) -> np.ndarray:
-    """Out-of-fold probabilities over ``config.folds`` stratified folds.
-
-    ``checkpoint`` works as in :func:`train_dynamics`, saving the fold in progress.
-
-    Returns
-    -------
-    ndarray, (n, c) float32
-        Row i comes from the model that did not train on sample i.
-    """
-    epochs = default_epochs(config, is_image=tensors.is_image)
-    folds = stratified_folds(tensors.labels_np, config.folds, seed=config.seed)
-    out_of_fold = np.zeros((tensors.n_samples, tensors.n_classes), dtype=np.float32)
-    first_fold, saved = 0, checkpoint.load("crossval") if checkpoint is not None else None
-    if saved is not None:
-        first_fold = int(saved["fold"])
-        out_of_fold[:] = saved["out_of_fold"].numpy()
-    for fold in range(first_fold, config.folds):
-        held_out = np.flatnonzero(folds == fold)
-        run = _Run(
-            tensors, config, np.flatnonzero(folds != fold), epochs=epochs, seed=config.seed + fold
-        )
-        span = _Span(f"fold {fold + 1}/{config.folds}", fold / config.folds, 1 / config.folds)
+        first_part = int(saved["part"])
+        given[:] = saved["given"].numpy()
+        recent[:] = saved["recent"].numpy()
+    for part in range(first_part, len(parts)):
+        train_index, recorded = parts[part]
+        run = _Run(tensors, config, train_index, epochs=epochs, seed=config.seed + part)
+        stage = "training" if len(parts) == 1 else f"fold {part + 1}/{len(parts)}"
+        span = _Span(stage, part / len(parts), 1 / len(parts))
         done = 0
-        if saved is not None and fold == first_fold:
+        if saved is not None and part == first_part:
             done = run.restore(saved["run"])
             _report(progress, span, done, epochs, resumed=True)
         for epoch in range(done + 1, epochs + 1):
             run.train_epoch(checkpoint)
+            probabilities = run.predict(recorded)
+            given[epoch - 1, recorded] = probabilities[
+                np.arange(recorded.size), tensors.labels_np[recorded]
+            ]
+            if epoch > epochs - window:
+                recent[epoch - (epochs - window) - 1, recorded] = probabilities
+            if _prunes_after(config, epoch, first=first_pruned):
+                run.prune(given[epoch - 1] if recorded is train_index else None)
             if checkpoint is not None:
-                state = {"fold": fold, "out_of_fold": torch.from_numpy(out_of_fold)}
-                checkpoint.save("crossval", {"run": run.state(epoch), **state})
+                state = {
+                    "part": part,
+                    "given": torch.from_numpy(given),
+                    "recent": torch.from_numpy(recent),
+                }
+                checkpoint.save(config.mode, {"run": run.state(epoch), **state})
             _report(progress, span, epoch, epochs)
-        out_of_fold[held_out] = run.predict(held_out)
-    return out_of_fold
+    return TrainingHistory(given, recent, time.perf_counter() - started)
+
+
+def _prunes_after(config: AuditConfig, epoch: int, *, first: int) -> bool:
+    since = epoch - first
+    return since >= 0 and since % config.prune_every == 0
+
+
+def _training_parts(labels: np.ndarray, config: AuditConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(trained on, recorded)`` sample indices of each training run of the audit."""
+    if config.mode == "dynamics":
+        everyone = np.arange(labels.size)
+        return [(everyone, everyone)]
+    folds = stratified_folds(labels, config.folds, seed=config.seed)
+    return [
+        (np.flatnonzero(folds != fold), np.flatnonzero(folds == fold))
+        for fold in range(config.folds)
+    ]
 
 
 def stratified_folds(labels: np.ndarray, n_folds: int, *, seed: int) -> np.ndarray:
@@ -290,17 +290,25 @@ class _Run:
             out[start : start + batch.numel()] = torch.softmax(logits.float(), 1).cpu().numpy()
         return out
 
-    def prune(self, given_probability: np.ndarray) -> None:
-        """Truncated Lq's pruning step, with the best model on the holdout when there is one."""
+    def prune(self, given_probability: np.ndarray | None) -> None:
+        """Truncated Lq's pruning step over the training samples.
+
+        ``given_probability`` ``(n,)`` is this model's, when the caller already has it; the
+        best model on the holdout, when there is one, predicts its own.
+        """
         if self.loss.truncated is None:
             return
-        if self.best_state is not None:
-            best = copy.deepcopy(self.model)
-            best.load_state_dict(self.best_state)
-            everyone = np.arange(self.tensors.n_samples)
-            probabilities = self.predict(everyone, best)
-            given_probability = probabilities[everyone, self.tensors.labels_np]
-        self.loss.truncated.prune(torch.as_tensor(given_probability))
+        trained = self.train_index.numpy()
+        if given_probability is None or self.best_state is not None:
+            model = None
+            if self.best_state is not None:
+                model = copy.deepcopy(self.model)
+                model.load_state_dict(self.best_state)
+            probabilities = self.predict(trained, model)
+            values = probabilities[np.arange(trained.size), self.tensors.labels_np[trained]]
+        else:
+            values = given_probability[trained]
+        self.loss.truncated.prune(torch.as_tensor(values), torch.as_tensor(trained))
 
     def _remember_if_best(self) -> None:
         if self.holdout.size == 0 or self.loss.truncated is None:
@@ -321,9 +329,8 @@ def _build_model(tensors: TrainingTensors) -> nn.Module:
 
 __all__ = [
     "TrainingHistory",
-    "crossval_probabilities",
     "default_epochs",
+    "record_training",
     "resolve_device",
     "stratified_folds",
-    "train_dynamics",
 ]

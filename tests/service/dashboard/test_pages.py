@@ -106,7 +106,8 @@ def test_upload_form_explains_the_defaults(client, admin):
     signed_in(client, admin)
     html = page(client, "/").text
     assert '<option value="tgce" selected>' in html and '<option value="ce">' in html
-    assert 'id="upload-k" name="k"' in html and 'value="0.5"' in html
+    assert 'id="upload-k" name="k"' in html and 'placeholder="automatic"' in html
+    assert "k is chosen per class" in html
     assert "20 for images, 40 for tables" in html
 
 

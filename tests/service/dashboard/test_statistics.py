@@ -8,7 +8,7 @@ def test_histogram_counts_every_sample_in_its_bin(client, reviewer, finished_aud
     response = client.get(f"/audits/{finished_audit}/statistics?bins=4", headers=reviewer)
     assert response.status_code == 200, response.text
     statistics = response.json()
-    assert statistics["threshold"] == 0.5
+    assert set(statistics["thresholds"].values()) == {0.5}
     # Confidences 0.05, 0.15, ..., 0.75; the first four are flagged.
     assert statistics["confidence_bins"] == [
         {"lower": 0.0, "upper": 0.25, "flagged": 2, "unflagged": 0},

@@ -47,14 +47,30 @@ def test_single_epoch_window_is_out_of_fold_flagging():
     assert flag_samples(window, np.array([0, 0]), k=0.5).flagged.tolist() == [True, False]
 
 
-def test_per_class_threshold_spares_a_uniformly_hard_class():
-    # Class 1 is hard: every sample sits at 0.4. With one k they would all be flagged.
-    labels = np.array([0, 0, 1, 1, 1])
-    window = history([[0.9, 0.1], [0.1, 0.9], [0.6, 0.4], [0.6, 0.4], [0.9, 0.1]])
-    assert flag_samples(window, labels, k=0.5).flagged.tolist() == [False, True, True, True, True]
-    per_class = flag_samples(window, labels, k=0.5, per_class=True)
-    assert per_class.thresholds[1] == pytest.approx(0.3)
-    assert per_class.flagged.tolist() == [False, True, False, False, True]
+def test_automatic_k_flags_each_class_its_estimated_number_of_errors():
+    # Class 0: two samples the model gives to class 1, one hard clean sample at 0.3.
+    # Class 1: all confident. One k of 0.5 would also flag the hard sample.
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    given0 = [0.95, 0.9, 0.9, 0.3, 0.05, 0.1]
+    window = history(
+        [[p, 1 - p] for p in given0] + [[0.1, 0.9], [0.05, 0.95], [0.2, 0.8], [0.1, 0.9]]
+    )
+    fixed = flag_samples(window, labels, k=0.5)
+    assert fixed.flagged.tolist() == [False] * 3 + [True] * 3 + [False] * 4
+    automatic = flag_samples(window, labels)
+    assert automatic.estimated_errors.tolist() == [2, 0]
+    assert automatic.flagged.tolist() == [False] * 4 + [True] * 2 + [False] * 4
+    # k is the lowest given-label probability left unflagged, at most 0.5.
+    assert automatic.thresholds.tolist() == pytest.approx([0.3, 0.5])
+
+
+def test_automatic_k_never_exceeds_one_half():
+    # Everything is estimated wrong, but a sample the model agrees with is never flagged.
+    labels = np.array([0, 0, 1, 1])
+    window = history([[0.45, 0.55], [0.6, 0.4], [0.9, 0.1], [0.9, 0.1]])
+    flags = flag_samples(window, labels)
+    assert flags.thresholds[0] == pytest.approx(0.5)
+    assert flags.flagged.tolist() == [True, False, True, True]
 
 
 def test_error_estimate_counts_confident_off_diagonal_samples():

@@ -169,16 +169,22 @@ def test_gradients_are_finite_when_probabilities_saturate(name, scale):
 
 def test_truncated_lq_gives_pruned_samples_no_gradient():
     truncated = TruncatedLq(4, q=0.7, k=0.5)
-    truncated.prune(torch.tensor([0.9, 0.2, 0.6, 0.1]))
+    truncated.prune(torch.tensor([0.9, 0.2, 0.6, 0.1]), torch.arange(4))
     logits = torch.randn(4, 3, requires_grad=True)
     truncated(logits, torch.tensor([0, 1, 2, 0]), torch.arange(4)).sum().backward()
     assert logits.grad[[1, 3]].abs().max() == 0
     assert logits.grad[[0, 2]].abs().max() > 0
 
 
+def test_truncated_lq_prunes_only_the_given_samples():
+    truncated = TruncatedLq(4, q=0.7, k=0.5)
+    truncated.prune(torch.tensor([0.1, 0.9]), torch.tensor([1, 3]))
+    assert truncated.weights.tolist() == [1.0, 0.0, 1.0, 1.0]
+
+
 def test_truncated_lq_of_pruned_sample_is_lq_of_k():
     truncated = TruncatedLq(2, q=0.7, k=0.4)
-    truncated.prune(torch.tensor([0.0, 1.0]))
+    truncated.prune(torch.tensor([0.0, 1.0]), torch.arange(2))
     value = truncated(torch.zeros(2, 3), torch.tensor([0, 0]), torch.arange(2))
     assert value[0].item() == pytest.approx((1 - 0.4**0.7) / 0.7)
     assert value[1].item() == pytest.approx((1 - (1 / 3) ** 0.7) / 0.7)

@@ -6,7 +6,7 @@ import torch
 
 from worker.engine import AuditConfig, ConfigError, Progress, audit
 from worker.engine.tensors import prepare_tensors, resolve_device
-from worker.engine.train import crossval_probabilities, stratified_folds, train_dynamics
+from worker.engine.train import record_training, stratified_folds
 
 
 def tensors_of(dataset):
@@ -16,7 +16,7 @@ def tensors_of(dataset):
 
 
 def test_records_every_epoch_and_the_window(blob_dataset):
-    history = train_dynamics(tensors_of(blob_dataset), AuditConfig(epochs=6, window=3))
+    history = record_training(tensors_of(blob_dataset), AuditConfig(epochs=6, window=3))
     assert history.given_probability.shape == (6, blob_dataset.n_samples)
     assert history.window_probabilities.shape == (3, blob_dataset.n_samples, 3)
     np.testing.assert_allclose(history.window_probabilities.sum(axis=2), 1.0, atol=1e-5)
@@ -26,16 +26,16 @@ def test_records_every_epoch_and_the_window(blob_dataset):
 
 def test_same_seed_gives_identical_results(stripe_dataset):
     config = AuditConfig(epochs=3, window=2, seed=5)
-    first = train_dynamics(tensors_of(stripe_dataset), config)
-    second = train_dynamics(tensors_of(stripe_dataset), config)
+    first = record_training(tensors_of(stripe_dataset), config)
+    second = record_training(tensors_of(stripe_dataset), config)
     np.testing.assert_array_equal(first.given_probability, second.given_probability)
-    other = train_dynamics(tensors_of(stripe_dataset), dataclasses.replace(config, seed=6))
+    other = record_training(tensors_of(stripe_dataset), dataclasses.replace(config, seed=6))
     assert not np.array_equal(first.given_probability, other.given_probability)
 
 
 def test_reports_progress_after_every_epoch(blob_dataset):
     reports: list[Progress] = []
-    train_dynamics(
+    record_training(
         tensors_of(blob_dataset), AuditConfig(epochs=4, window=2), progress=reports.append
     )
     assert [(r.stage, r.epoch, r.epochs) for r in reports] == [
@@ -56,16 +56,28 @@ def test_a_raising_progress_callback_stops_the_audit(blob_dataset):
         audit(blob_dataset, AuditConfig(epochs=10, window=2), progress=cancel)
 
 
-def test_crossval_gives_out_of_fold_probabilities_per_fold(blob_dataset):
+def test_crossval_records_each_fold_out_of_sample_after_every_epoch(blob_dataset):
     reports: list[Progress] = []
-    config = AuditConfig(epochs=2, folds=3, mode="crossval")
-    probabilities = crossval_probabilities(
-        tensors_of(blob_dataset), config, progress=reports.append
-    )
-    assert probabilities.shape == (blob_dataset.n_samples, 3)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
-    assert [r.stage for r in reports[::2]] == ["fold 1/3", "fold 2/3", "fold 3/3"]
+    config = AuditConfig(epochs=3, window=2, folds=3, mode="crossval")
+    history = record_training(tensors_of(blob_dataset), config, progress=reports.append)
+    assert history.given_probability.shape == (3, blob_dataset.n_samples)
+    assert history.window_probabilities.shape == (2, blob_dataset.n_samples, 3)
+    np.testing.assert_allclose(history.window_probabilities.sum(axis=2), 1.0, atol=1e-5)
+    assert [r.stage for r in reports[::3]] == ["fold 1/3", "fold 2/3", "fold 3/3"]
     assert reports[-1].fraction == pytest.approx(1.0)
+
+
+def test_crossval_probabilities_come_from_the_model_that_did_not_train_on_the_sample():
+    # Two classes of identical points: a model can only predict a point's label out of
+    # sample from the other points' labels. One point per class is labelled against them.
+    features = np.repeat(np.eye(2, 8, dtype=np.float32), 20, axis=0)
+    labels = np.repeat([0, 1], 20)
+    labels[[0, 20]] = [1, 0]
+    tensors = prepare_tensors(features, labels, 2, device=torch.device("cpu"))
+    config = AuditConfig(epochs=30, window=1, folds=2, mode="crossval", loss="ce")
+    history = record_training(tensors, config)
+    given = history.given_probability[-1]
+    assert given[[0, 20]].max() < 0.2 < given[1:20].min()
 
 
 def test_stratified_folds_balance_each_class():
@@ -77,8 +89,21 @@ def test_stratified_folds_balance_each_class():
 
 def test_truncated_lq_prunes_with_a_holdout(stripe_dataset):
     config = AuditConfig(epochs=4, window=2, holdout_fraction=0.2, prune_start=2, prune_every=1)
-    history = train_dynamics(tensors_of(stripe_dataset), config)
+    history = record_training(tensors_of(stripe_dataset), config)
     assert np.isfinite(history.given_probability).all()
+
+
+@pytest.mark.parametrize("mode", ["dynamics", "crossval"])
+def test_truncated_lq_prunes_the_samples_it_trains_on(stripe_dataset, mode):
+    # Labels of a third of the samples are flipped; pruning must drop (most of) them from
+    # the loss of whichever model trains on them.
+    labels = stripe_dataset.labels.copy()
+    flipped = np.arange(labels.size) % 3 == 0
+    labels[flipped] = 1 - labels[flipped]
+    tensors = prepare_tensors(stripe_dataset.features, labels, 2, device=torch.device("cpu"))
+    config = AuditConfig(epochs=6, window=2, mode=mode, folds=2, prune_start=3, seed=1)
+    history = record_training(tensors, config)
+    assert history.given_probability[-1][flipped].mean() < 0.5
 
 
 def test_cuda_without_a_gpu_is_a_config_error():

@@ -68,8 +68,18 @@ export function barChart(container, entries, { axisTitle, label }) {
     text((left + right) / 2, height - 6, axisTitle, "axis-title", "middle")));
 }
 
-/** Bins over [0, 1] ({lower, upper, flagged, unflagged}) stacked, with the threshold k. */
-export function histogram(container, bins, threshold) {
+/** "k 0.5", or "k per class 0.21–0.5" when the classes were flagged with different ones. */
+export function describeThresholds(thresholds) {
+  if (!thresholds.length) return "";
+  const low = Math.min(...thresholds);
+  const high = Math.max(...thresholds);
+  const round = (value) => Number(value.toFixed(2));
+  return low === high ? `k ${round(low)}` : `k per class ${round(low)}–${round(high)}`;
+}
+
+/** Bins over [0, 1] ({lower, upper, flagged, unflagged}) stacked, with the range of the
+ * per-class thresholds k marked. */
+export function histogram(container, bins, thresholds) {
   const margin = { left: 52, right: 16, top: 34, bottom: 44 };
   const height = 280;
   const plotBottom = height - margin.bottom;
@@ -91,12 +101,13 @@ export function histogram(container, bins, threshold) {
       svg("rect", { x: left, y: y(total), width, height: y(bin.unflagged) - y(total), class: "bar-flagged" }),
       total > 0 ? text(left + width / 2, y(total) - 4, total, "value small", "middle") : null);
   });
-  const k = x(threshold);
-  container.replaceChildren(chart(height, `Histogram of the confidence in the given label; threshold k = ${threshold}`,
+  const marks = thresholds.length ? [Math.min(...thresholds), Math.max(...thresholds)] : [];
+  const description = describeThresholds(thresholds);
+  container.replaceChildren(chart(height, `Histogram of the confidence in the given label; ${description}`,
     yAxis, xAxis, bars,
     svg("line", { x1: margin.left, x2: WIDTH - margin.right, y1: plotBottom, y2: plotBottom, class: "axis" }),
-    svg("line", { x1: k, x2: k, y1: margin.top - 6, y2: plotBottom, class: "threshold" }),
-    text(k + 5, margin.top - 2, `k = ${threshold}`, "threshold-label"),
+    [...new Set(marks)].map((value) => svg("line", { x1: x(value), x2: x(value), y1: margin.top - 6, y2: plotBottom, class: "threshold" })),
+    marks.length ? text(x(marks[1]) + 5, margin.top - 2, description, "threshold-label") : null,
     legend([["bar-flagged", "flagged"], ["bar-unflagged", "not flagged"]], WIDTH - margin.right - 190, 14),
     text((margin.left + WIDTH - margin.right) / 2, height - 6, "confidence in the given label", "axis-title", "middle"),
     svg("text", { x: 14, y: (margin.top + plotBottom) / 2, class: "axis-title", "text-anchor": "middle",

@@ -22,7 +22,7 @@ function describe(current) {
   return [
     `Uploaded by ${current.created_by} ${format.ago(current.created_at)}`,
     [dataset.filename, kind, classes, format.bytes(dataset.size_bytes)].filter(Boolean).join(", "),
-    `loss ${config.loss}, k ${config.k}, ${epochs}`,
+    `loss ${config.loss}, ${config.k == null ? "k per class" : `k ${config.k}`}, ${epochs}`,
   ].join(" · ");
 }
 
@@ -74,7 +74,7 @@ async function showResults(current) {
     label: "Estimated label errors per class",
   });
   heatmap(byId("confusion-chart"), current.dataset.class_names ?? [], current.summary.confusion);
-  histogram(byId("confidence-chart"), statistics.confidence_bins, statistics.threshold);
+  histogram(byId("confidence-chart"), statistics.confidence_bins, Object.values(statistics.thresholds));
   reviewProgress(byId("review-chart"), statistics.flagged_reviews);
   byId("audit-results").hidden = false;
 }

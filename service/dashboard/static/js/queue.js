@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { Bulk } from "./bulk.js";
+import { describeThresholds } from "./charts.js";
 import { card, classKeys, paint } from "./cards.js";
 import { Decisions } from "./decisions.js";
 import { byId, format, h, toast } from "./dom.js";
@@ -152,7 +153,7 @@ async function showSummary() {
   const flagged = Object.values(counts).reduce((a, b) => a + b, 0);
   byId("queue-summary").textContent = `${format.count(flagged)} flagged · ` +
     `${format.count(flagged - (counts.pending ?? 0))} decided · ${format.count(counts.pending ?? 0)} pending · ` +
-    `threshold k ${statistics.threshold}`;
+    describeThresholds(Object.values(statistics.thresholds));
 }
 
 /** The filters live in the URL too, so a reload or a shared link shows the same samples. */
