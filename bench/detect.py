@@ -154,6 +154,9 @@ def score(detection: Detection, true_labels: np.ndarray, noisy: np.ndarray) -> d
         int(c): round(float(flagged[wrong & (true_labels == c)].mean()), 4)
         for c in np.unique(true_labels[wrong])
     }
+    given_classes = np.unique(noisy)
+    flagged_share = {int(c): round(float(flagged[noisy == c].mean()), 4) for c in given_classes}
+    wrong_share = {int(c): round(float(wrong[noisy == c].mean()), 4) for c in given_classes}
     return {
         "precision": precision,
         "recall": recall,
@@ -166,6 +169,9 @@ def score(detection: Detection, true_labels: np.ndarray, noisy: np.ndarray) -> d
         if caught.any()
         else None,
         "recall_per_true_class": per_class_recall,
+        # A rare class flagged wholesale shows as a flagged share far above its wrong share.
+        "flagged_share_per_given_class": flagged_share,
+        "wrong_share_per_given_class": wrong_share,
         "seconds": detection.seconds,
         "sample_epochs": detection.sample_epochs,
     }

@@ -5,12 +5,19 @@ from sklearn.datasets import load_digits
 from worker.engine import AuditConfig, Dataset, DatasetError, audit
 
 
-def noisy_digits(rate: float, *, seed: int) -> tuple[Dataset, np.ndarray]:
+def noisy_digits(
+    rate: float, *, seed: int, permutation: bool = False
+) -> tuple[Dataset, np.ndarray]:
+    """Digits with a ``rate`` share of labels flipped to a random other class, or (with
+    ``permutation``) each class's flipped to one fixed other class."""
     features, labels = load_digits(return_X_y=True)
     rng = np.random.default_rng(seed)
     wrong = rng.random(labels.size) < rate
     noisy = labels.copy()
-    noisy[wrong] = (labels[wrong] + rng.integers(1, 10, wrong.sum())) % 10
+    if permutation:
+        noisy[wrong] = (labels[wrong] + 1 + rng.permutation(9)[labels[wrong] % 9]) % 10
+    else:
+        noisy[wrong] = (labels[wrong] + rng.integers(1, 10, wrong.sum())) % 10
     dataset = Dataset(
         features=features.astype(np.float32),
         labels=noisy,
@@ -36,6 +43,32 @@ def test_finds_most_injected_errors_in_digits():
     assert sum(result.estimated_errors.values()) == pytest.approx(wrong.sum(), rel=0.3)
     assert result.confusion.sum() == result.n_flagged
     assert result.device.startswith(("cpu", "cuda"))
+
+
+def test_class_dependent_noise_is_found_with_the_default_config():
+    # 30% of each class moved to one other class: the errors are a large, coherent minority
+    # that a network memorises unless truncated Lq prunes them early.
+    dataset, wrong = noisy_digits(0.3, seed=13, permutation=True)
+    result = audit(dataset, AuditConfig(seed=4))
+    flagged = result.flags.flagged
+    precision = (flagged & wrong).sum() / flagged.sum()
+    recall = (flagged & wrong).sum() / wrong.sum()
+    assert precision > 0.85 and recall > 0.85, (precision, recall)
+
+
+def test_a_clean_dataset_gets_almost_no_flags():
+    dataset, wrong = noisy_digits(0.0, seed=14)
+    assert not wrong.any()
+    result = audit(dataset, AuditConfig(seed=5))
+    assert result.n_flagged <= 0.01 * dataset.n_samples
+    assert all(0.0 <= k <= 0.5 for k in result.thresholds.values())
+
+
+def test_a_set_k_applies_to_every_class():
+    dataset, _ = noisy_digits(0.2, seed=15)
+    result = audit(dataset, AuditConfig(k=0.3, epochs=6, window=2, seed=6))
+    assert all(k == pytest.approx(0.3) for k in result.thresholds.values())
+    assert set(result.thresholds) == set(dataset.class_names)
 
 
 def test_crossval_mode_flags_out_of_fold():
