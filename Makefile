@@ -21,7 +21,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy labelaudit service worker
+	$(BIN)/mypy labelaudit service worker formats
 
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from worker.engine import Dataset, load_dataset
+from formats import Dataset, load_dataset
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 

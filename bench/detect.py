@@ -26,7 +26,8 @@ from sklearn.metrics import average_precision_score
 
 from bench import datasets, noise
 from bench.report import write_detection_markdown
-from worker.engine import AuditConfig, Dataset, audit
+from formats import Dataset
+from worker.engine import AuditConfig, audit
 from worker.engine.flagging import flag_samples
 from worker.engine.tensors import describe_device, prepare_tensors, resolve_device
 from worker.engine.train import default_epochs, record_training

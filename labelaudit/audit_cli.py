@@ -59,7 +59,8 @@ def add_commands(commands: Any) -> None:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from worker.engine import AuditConfig, ConfigError, DatasetError, audit, load_dataset
+    from formats import DatasetError, load_dataset
+    from worker.engine import AuditConfig, ConfigError, audit
 
     started = time.perf_counter()
     bar = ProgressBar(sys.stderr)
@@ -76,8 +77,6 @@ def run_audit(args: argparse.Namespace) -> int:
             device=args.device,
             image_size=args.image_size,
         )
-        if not args.dataset.exists():
-            raise DatasetError(f"{args.dataset}: no such file or directory")
         dataset = load_dataset(
             args.dataset,
             label_column=args.label_column,

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from formats import DEFAULT_LIMITS, Limits
+
 GIB = 1024**3
 
 
@@ -35,17 +37,27 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=4 * GIB, gt=0, validation_alias=_env("LABELAUDIT_MAX_UPLOAD_BYTES")
     )
-    # What an archive may expand to, summed over its entries: the zip-bomb limit.
+    # The dataset limits (see formats.Limits, whose defaults these are): what an archive may
+    # expand to summed over its entries (the zip-bomb limit), its members, an image's pixels
+    # and a table's columns.
     max_expanded_bytes: int = Field(
-        default=16 * GIB, gt=0, validation_alias=_env("LABELAUDIT_MAX_EXPANDED_BYTES")
+        default=DEFAULT_LIMITS.max_expanded_bytes,
+        gt=0,
+        validation_alias=_env("LABELAUDIT_MAX_EXPANDED_BYTES"),
     )
     max_archive_members: int = Field(
-        default=1_000_000, gt=0, validation_alias=_env("LABELAUDIT_MAX_ARCHIVE_MEMBERS")
+        default=DEFAULT_LIMITS.max_members,
+        gt=0,
+        validation_alias=_env("LABELAUDIT_MAX_ARCHIVE_MEMBERS"),
     )
     max_image_pixels: int = Field(
-        default=40_000_000, gt=0, validation_alias=_env("LABELAUDIT_MAX_IMAGE_PIXELS")
+        default=DEFAULT_LIMITS.max_image_pixels,
+        gt=0,
+        validation_alias=_env("LABELAUDIT_MAX_IMAGE_PIXELS"),
     )
-    max_columns: int = Field(default=100_000, gt=0, validation_alias=_env("LABELAUDIT_MAX_COLUMNS"))
+    max_columns: int = Field(
+        default=DEFAULT_LIMITS.max_columns, gt=0, validation_alias=_env("LABELAUDIT_MAX_COLUMNS")
+    )
     progress_interval_s: float = Field(
         default=1.0, ge=0, validation_alias=_env("LABELAUDIT_PROGRESS_INTERVAL")
     )
@@ -63,6 +75,16 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(
         default=6 * 3600, gt=0, validation_alias=_env("CELERY_VISIBILITY_TIMEOUT")
     )
+
+    @property
+    def limits(self) -> Limits:
+        """What a dataset may hold, for the API's checks and the worker's loading alike."""
+        return Limits(
+            max_expanded_bytes=self.max_expanded_bytes,
+            max_members=self.max_archive_members,
+            max_image_pixels=self.max_image_pixels,
+            max_columns=self.max_columns,
+        )
 
     @property
     def embedded_database(self) -> bool:

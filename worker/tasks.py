@@ -22,6 +22,7 @@ from typing import Any
 from celery import Task, signals
 from celery.exceptions import MaxRetriesExceededError
 
+from formats import Dataset, DatasetError, load_dataset
 from service.audits import execution
 from service.audits.execution import AuditJob, AuditOutcome
 from service.config import get_settings
@@ -32,13 +33,9 @@ from worker.engine import (
     AuditConfig,
     AuditResult,
     ConfigError,
-    DataLimits,
-    Dataset,
-    DatasetError,
     Progress,
     TrainingInterrupted,
     audit,
-    load_dataset,
 )
 
 from .celery_app import app
@@ -172,12 +169,7 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
         id_column=job.id_column,
         image_size=config.image_size,
         cache_dir=job.cache_dir,
-        limits=DataLimits(
-            max_archive_bytes=settings.max_expanded_bytes,
-            max_members=settings.max_archive_members,
-            max_image_pixels=settings.max_image_pixels,
-            max_columns=settings.max_columns,
-        ),
+        limits=settings.limits,
     )
     if job.relabel or job.exclude:
         dataset = dataset.with_corrections(job.relabel, job.exclude)

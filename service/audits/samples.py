@@ -11,11 +11,12 @@ from urllib.parse import quote
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
+from formats import PILLOW_FORMATS, DatasetError, displayable, read_image_bytes
+
 from ..errors import InvalidInput, NotFound
 from ..pagination import decode_cursor, encode_cursor
 from ..storage import Storage
 from . import repository
-from .archives import PILLOW_FORMATS, displayable, read_member
 from .models import Audit, Sample
 from .repository import SampleFilter
 from .schemas import (
@@ -149,13 +150,13 @@ def thumbnail(
         return cached
     source = storage.upload_path(audit_id, audit.upload_kind)
     try:
-        data = read_member(source, sample.image_path, MAX_SOURCE_BYTES)
+        data = read_image_bytes(source, sample.image_path, max_bytes=MAX_SOURCE_BYTES)
         with Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as image:
             if image.width * image.height > max_pixels:
                 raise InvalidInput(f"image {sample.image_path!r} is too large to show")
             shown = displayable(image)
             shown.thumbnail((size, size))
-    except (KeyError, OSError, UnidentifiedImageError) as exc:
+    except (DatasetError, OSError, UnidentifiedImageError) as exc:
         raise NotFound(
             f"the image of sample {sample_id!r} cannot be read ({exc})", code="no_image"
         ) from None

@@ -19,7 +19,6 @@ from ..pagination import decode_cursor, encode_cursor
 from ..queue import AuditQueue
 from ..storage import ReceivedUpload, Storage
 from . import repository
-from .archives import UploadLimits
 from .models import FINISHED, Audit
 from .schemas import (
     AuditConfigIn,
@@ -49,12 +48,12 @@ def create_audit(
     try:
         config = parse_config(received.fields.get("config"))
         upload_kind = upload_format(received.filename)
-        facts = inspect_upload(
+        summary = inspect_upload(
             received.path,
-            upload_kind,
+            received.filename,
             label_column=config.label_column,
             id_column=config.id_column,
-            limits=upload_limits(settings),
+            limits=settings.limits,
         )
     except BaseException:
         received.path.unlink(missing_ok=True)
@@ -68,8 +67,8 @@ def create_audit(
         upload_filename=received.filename[:255],
         upload_kind=upload_kind,
         upload_size=received.size,
-        dataset_kind=facts.dataset_kind,
-        class_names=list(facts.class_counts),
+        dataset_kind=summary.kind,
+        class_names=list(summary.class_counts),
         created_by=principal.name,
         queue=queue.default_queue,
     )
@@ -81,15 +80,6 @@ def create_audit(
     # waits briefly for the row to become visible (see worker.tasks).
     queue.enqueue(audit.id, audit.queue)
     return audit
-
-
-def upload_limits(settings: Settings) -> UploadLimits:
-    return UploadLimits(
-        max_expanded_bytes=settings.max_expanded_bytes,
-        max_members=settings.max_archive_members,
-        max_image_pixels=settings.max_image_pixels,
-        max_columns=settings.max_columns,
-    )
 
 
 def parse_config(raw: str | None) -> AuditConfigIn:

@@ -98,8 +98,9 @@ def assert_equals_an_uninterrupted_run(database: Any, audit_id: str, table: Any,
     like the workers."""
     import torch
 
+    from formats import load_dataset
     from service.audits.models import Sample
-    from worker.engine import AuditConfig, audit, load_dataset
+    from worker.engine import AuditConfig, audit
 
     path = tmp_path / "parts.csv"
     table.to_csv(path, index=False)

@@ -1,14 +1,13 @@
 """labelaudit's detection engine: a pure library of arrays in, flags out.
 
-It imports torch, numpy, pandas and Pillow only; never the service, Celery, a database or
-environment variables.
+It imports torch, numpy and :mod:`formats` (which reads datasets into a
+:class:`formats.Dataset`) only; never the service, Celery, a database or environment
+variables.
 """
 
 from .auditing import audit
 from .checkpoint import TrainingInterrupted
 from .config import LOSSES, AuditConfig, ConfigError
-from .data import DataLimits, load_dataset, read_image_bytes
-from .dataset import Dataset, DatasetError
 from .progress import Progress, ProgressCallback
 from .result import AuditResult, FlagResult
 
@@ -17,14 +16,9 @@ __all__ = [
     "AuditConfig",
     "AuditResult",
     "ConfigError",
-    "DataLimits",
-    "Dataset",
-    "DatasetError",
     "FlagResult",
     "Progress",
     "ProgressCallback",
     "TrainingInterrupted",
     "audit",
-    "load_dataset",
-    "read_image_bytes",
 ]

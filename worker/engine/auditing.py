@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from formats import Dataset, DatasetError
+from formats.labels import check_classes
+
 from .checkpoint import Checkpoint, StopCheck, fingerprint
 from .config import AuditConfig
-from .dataset import Dataset, DatasetError
 from .flagging import flag_samples, flagged_confusion
 from .progress import Progress, ProgressCallback
 from .result import AuditResult
@@ -86,16 +88,12 @@ def audit(
 
 
 def _check_trainable(dataset: Dataset, config: AuditConfig) -> None:
+    # Corrections may have emptied a class since the dataset was read.
     counts = np.bincount(dataset.labels, minlength=dataset.n_classes)
-    if dataset.n_classes < 2:
-        raise DatasetError("an audit needs at least 2 classes")
-    if counts.min() < 2:
-        name = dataset.class_names[int(counts.argmin())]
-        raise DatasetError(
-            f"class {name!r} has {int(counts.min())} sample(s); each needs 2 or more"
-        )
+    check_classes({name: int(n) for name, n in zip(dataset.class_names, counts, strict=True)})
     if config.mode == "crossval" and dataset.n_samples < 2 * config.folds:
         raise DatasetError(
             f"crossval with {config.folds} folds needs at least {2 * config.folds} samples; "
-            f"the dataset has {dataset.n_samples}"
+            f"the dataset has {dataset.n_samples}",
+            code="too_few_samples",
         )

@@ -173,7 +173,7 @@ ARCHIVES = [
         "zip-bomb-past-the-expanded-limit",
         zipped({**CLASS_IMAGES, "ok/bomb.png": bytes(3 * 2**20)}, compression=zipfile.ZIP_DEFLATED),
         "archive_too_large",
-        "LABELAUDIT_MAX_EXPANDED_BYTES",
+        "expands past the limit",
     ),
     BadUpload(
         "zip-bomb-ratio",
@@ -410,7 +410,7 @@ TABLES = [
     ),
     BadUpload(
         "nul-in-label",
-        named("d.csv", "f1,label\n1,x\n2,x\0y\n3,y\n4,y\n"),
+        named("d.csv", "f1,label\n1,x\n2,x\n3,y\0z\n4,y\0z\n"),
         "bad_text",
         "NUL",
     ),
@@ -506,7 +506,7 @@ ARRAYS = [
         "npz-bomb",
         upload("d.npz", npz(compressed=True, X=np.zeros((400_000, 1)), y=np.arange(400_000) % 2)),
         "archive_too_large",
-        "LABELAUDIT_MAX_EXPANDED_BYTES",
+        "expands past the limit",
     ),
     BadUpload(
         "npz-duplicate-ids",

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from worker.engine import Dataset
+from formats import Dataset
 
 
 def blobs(n_per_class: int = 60, n_classes: int = 3, *, seed: int = 0) -> Dataset:

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from worker.engine import AuditConfig, Dataset, DatasetError, audit
+from formats import Dataset, DatasetError
+from worker.engine import AuditConfig, audit
 
 
 def noisy_digits(
@@ -85,7 +86,7 @@ def test_rejects_a_class_with_a_single_sample(blob_dataset):
     single = Dataset(
         blob_dataset.features, labels, blob_dataset.class_names, blob_dataset.sample_ids, "table"
     )
-    with pytest.raises(DatasetError, match="class 'class-0' has 1 sample"):
+    with pytest.raises(DatasetError, match=r"class\(es\) 'class-0' have fewer than 2 samples"):
         audit(single, AuditConfig(epochs=1, window=1))
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from worker.engine import DataLimits, DatasetError, load_dataset
+from formats import DatasetError, Limits, load_dataset
 
 
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -80,15 +80,13 @@ def test_reports_non_numeric_parquet_cell(tmp_path: Path) -> None:
     frame = table()
     frame["f2"] = ["1", "2", "x", "4", "5", "6"]
     frame.to_parquet(tmp_path / "data.pq")
-    with pytest.raises(
-        DatasetError, match=r"data.pq: column 'f2' has a non-numeric value 'x' at row 3"
-    ):
+    with pytest.raises(DatasetError, match=r"data.pq: column 'f2' is large_string, not numeric"):
         load_dataset(tmp_path / "data.pq")
 
 
 def test_rejects_corrupt_parquet(tmp_path: Path) -> None:
     (tmp_path / "data.parquet").write_bytes(b"not parquet at all")
-    with pytest.raises(DatasetError, match="data.parquet: not a valid Parquet file"):
+    with pytest.raises(DatasetError, match="data.parquet: cannot read the Parquet file"):
         load_dataset(tmp_path / "data.parquet")
 
 
@@ -103,12 +101,12 @@ def test_missing_label_column_lists_the_columns(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        ("", r"column 'f2' has a missing value at row 2"),
-        ("nan", r"column 'f2' has a missing value at row 2"),
-        ("inf", r"column 'f2' has an infinite or too large value at row 2"),
-        ("-Infinity", r"column 'f2' has an infinite or too large value at row 2"),
-        ("1e300", r"column 'f2' has an infinite or too large value at row 2"),
-        ("abc", r"column 'f2' has a non-numeric value 'abc' at row 2"),
+        ("", r"row 2, column 'f2': the feature is missing, not a number or infinite"),
+        ("nan", r"row 2, column 'f2': the feature is missing, not a number or infinite"),
+        ("inf", r"row 2, column 'f2': the feature is missing, not a number or infinite"),
+        ("-Infinity", r"row 2, column 'f2': the feature is missing, not a number or infinite"),
+        ("1e300", r"row 2, column 'f2': the feature is missing, not a number or infinite"),
+        ("abc", r"row 2, column 'f2': the feature is missing, not a number or infinite"),
     ],
 )
 def test_reports_bad_feature_cell_by_column_and_row(
@@ -124,15 +122,13 @@ def test_reports_bad_cell_in_a_later_chunk_with_its_absolute_row(tmp_path: Path)
     frame.to_csv(tmp_path / "data.csv", index=False)
     with open(tmp_path / "data.csv", "a") as handle:
         handle.write("oops,1\n")
-    with pytest.raises(
-        DatasetError, match=r"column 'f1' has a non-numeric value 'oops' at row 250001"
-    ):
+    with pytest.raises(DatasetError, match=r"row 250001, column 'f1': the feature is missing"):
         load_dataset(tmp_path / "data.csv")
 
 
 def test_reports_empty_label_by_row(tmp_path: Path) -> None:
     write_csv(tmp_path / "data.csv", "f1,label\n1,a\n2,\n3,b\n")
-    with pytest.raises(DatasetError, match=r"column 'label' is empty at row 2"):
+    with pytest.raises(DatasetError, match=r"row 2 has no label"):
         load_dataset(tmp_path / "data.csv")
 
 
@@ -144,25 +140,27 @@ def test_rejects_ragged_csv_naming_the_line(tmp_path: Path) -> None:
 
 def test_rejects_latin1_csv_naming_the_line(tmp_path: Path) -> None:
     write_csv(tmp_path / "data.csv", "f1,label\n1,cat\n2,caf\u00e9\n3,cat\n", encoding="latin-1")
-    with pytest.raises(DatasetError, match=r"data.csv: line 3 is not valid UTF-8"):
+    with pytest.raises(DatasetError, match=r"data.csv: line 3 is not UTF-8 text"):
         load_dataset(tmp_path / "data.csv")
 
 
 def test_rejects_duplicate_ids(tmp_path: Path) -> None:
     write_csv(tmp_path / "data.csv", "id,f1,label\na,1,x\nb,2,y\nc,3,x\nb,4,y\n")
-    with pytest.raises(DatasetError, match=r"duplicate id 'b' in column 'id' at rows 2 and 4"):
+    with pytest.raises(DatasetError, match=r"id 'b' appears twice \(row 2 and 4\)"):
         load_dataset(tmp_path / "data.csv")
 
 
 def test_rejects_a_single_class(tmp_path: Path) -> None:
     write_csv(tmp_path / "data.csv", "f1,label\n1,only\n2,only\n")
-    with pytest.raises(DatasetError, match=r"only class 'only'; an audit needs at least 2 classes"):
+    with pytest.raises(
+        DatasetError, match=r"an audit needs at least 2 classes; the labels hold 'only'"
+    ):
         load_dataset(tmp_path / "data.csv")
 
 
 def test_rejects_class_with_a_single_sample(tmp_path: Path) -> None:
     write_csv(tmp_path / "data.csv", "f1,label\n1,a\n2,a\n3,lonely\n4,b\n5,b\n")
-    with pytest.raises(DatasetError, match=r"class 'lonely' has a single sample"):
+    with pytest.raises(DatasetError, match=r"class\(es\) 'lonely' have fewer than 2 samples"):
         load_dataset(tmp_path / "data.csv")
 
 
@@ -170,33 +168,35 @@ def test_rejects_too_many_columns_before_reading_rows(tmp_path: Path) -> None:
     header = ",".join(f"f{i}" for i in range(20)) + ",label\n"
     # The rows are broken: only the header may be read before the column limit applies.
     write_csv(tmp_path / "data.csv", header + "garbage\n" * 3)
-    with pytest.raises(DatasetError, match=r"data.csv: has 21 columns; the limit is 10"):
-        load_dataset(tmp_path / "data.csv", limits=DataLimits(max_columns=10))
+    with pytest.raises(
+        DatasetError, match=r"data.csv: the table has 21 columns, over the limit of 10"
+    ):
+        load_dataset(tmp_path / "data.csv", limits=Limits(max_columns=10))
 
 
 def test_rejects_too_many_rows(tmp_path: Path) -> None:
     table().to_csv(tmp_path / "data.csv", index=False)
     with pytest.raises(DatasetError, match=r"more than 4 rows"):
-        load_dataset(tmp_path / "data.csv", limits=DataLimits(max_rows=4))
+        load_dataset(tmp_path / "data.csv", limits=Limits(max_rows=4))
 
 
 def test_rejects_header_only_csv(tmp_path: Path) -> None:
     write_csv(tmp_path / "data.csv", "f1,label\n")
-    with pytest.raises(DatasetError, match=r"data.csv: no data rows"):
+    with pytest.raises(
+        DatasetError, match=r"data.csv: an audit needs at least 2 classes; the labels hold none"
+    ):
         load_dataset(tmp_path / "data.csv")
 
 
 def test_rejects_empty_file(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_bytes(b"")
-    with pytest.raises(DatasetError, match=r"data.csv: file is empty"):
+    with pytest.raises(DatasetError, match=r"data.csv: the file is empty"):
         load_dataset(tmp_path / "data.csv")
 
 
 def test_rejects_unknown_extension(tmp_path: Path) -> None:
     (tmp_path / "data.xlsx").write_bytes(b"PK")
-    with pytest.raises(
-        DatasetError, match=r"data.xlsx: unsupported file type '.xlsx'; accepted: .csv"
-    ):
+    with pytest.raises(DatasetError, match=r"cannot audit 'data.xlsx': send a .csv"):
         load_dataset(tmp_path / "data.xlsx")
 
 
@@ -207,13 +207,15 @@ def test_rejects_missing_file(tmp_path: Path) -> None:
 
 def test_rejects_corrupt_gzip(tmp_path: Path) -> None:
     (tmp_path / "data.csv.gz").write_bytes(b"\x1f\x8b\x08garbage")
-    with pytest.raises(DatasetError, match=r"data.csv.gz: not a valid gzip file"):
+    with pytest.raises(
+        DatasetError, match=r"data.csv.gz: cannot read the CSV: not a valid gzip file"
+    ):
         load_dataset(tmp_path / "data.csv.gz")
 
 
 def test_limits_are_validated() -> None:
     with pytest.raises(ValueError, match="max_ratio"):
-        DataLimits(max_ratio=0)
+        Limits(max_ratio=0)
 
 
 def test_loads_npz_table_with_string_labels_and_ids(tmp_path: Path) -> None:
@@ -248,7 +250,7 @@ def test_rejects_npz_object_array_without_unpickling(tmp_path: Path) -> None:
     labels = np.array([Boom(), "a", "b", "a"], dtype=object)
     np.savez(tmp_path / "data.npz", X=np.zeros((4, 2)), y=labels, allow_pickle=True)
     with pytest.raises(
-        DatasetError, match=r"array 'y' contains pickled objects, which are not loaded"
+        DatasetError, match=r"array 'y' holds pickled Python objects, which are never loaded"
     ):
         load_dataset(tmp_path / "data.npz")
     assert not marker.exists()
@@ -256,13 +258,13 @@ def test_rejects_npz_object_array_without_unpickling(tmp_path: Path) -> None:
 
 def test_rejects_npz_without_y_listing_the_arrays(tmp_path: Path) -> None:
     np.savez(tmp_path / "data.npz", X=np.zeros((4, 2)), labels=np.zeros(4))
-    with pytest.raises(DatasetError, match=r"no array 'y'; the arrays are: X, labels"):
+    with pytest.raises(DatasetError, match=r"no array\(s\) y; .* found X, labels"):
         load_dataset(tmp_path / "data.npz")
 
 
 def test_rejects_npz_length_mismatch(tmp_path: Path) -> None:
     np.savez(tmp_path / "data.npz", X=np.zeros((5, 2)), y=np.array([0, 1, 0, 1]))
-    with pytest.raises(DatasetError, match=r"'X' has shape \(5, 2\) but 'y' has 4 labels"):
+    with pytest.raises(DatasetError, match=r"one row per label; got X \(5, 2\) and y \(4,\)"):
         load_dataset(tmp_path / "data.npz")
 
 
@@ -270,31 +272,33 @@ def test_rejects_npz_with_nan_feature(tmp_path: Path) -> None:
     x = np.zeros((4, 3))
     x[2, 1] = np.nan
     np.savez(tmp_path / "data.npz", X=x, y=np.array([0, 1, 0, 1]))
-    with pytest.raises(DatasetError, match=r"NaN or infinite value at X\[2, 1\]"):
+    with pytest.raises(DatasetError, match=r"row 3, column 'x1': the feature is missing"):
         load_dataset(tmp_path / "data.npz")
 
 
 def test_rejects_file_that_is_not_an_npz(tmp_path: Path) -> None:
     (tmp_path / "data.npz").write_bytes(b"nonsense")
-    with pytest.raises(DatasetError, match=r"data.npz: not a valid .npz archive"):
+    with pytest.raises(DatasetError, match=r"data.npz: cannot read the .npz"):
         load_dataset(tmp_path / "data.npz")
 
 
 def test_rejects_a_million_column_header_before_pandas_parses_it(tmp_path: Path) -> None:
     header = ",".join(f"c{i}" for i in range(1_000_000)) + ",label\n"
     path = write_csv(tmp_path / "wide.csv", header + "1," * 1_000_000 + "a\n")
-    with pytest.raises(DatasetError, match=r"has 1000001 columns; the limit is 100000"):
+    with pytest.raises(DatasetError, match=r"has 1000001 columns, over the limit of 100000"):
         load_dataset(path)
 
 
 def test_rejects_a_first_row_longer_than_the_header(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "extra.csv", "a,b,label\n1,2,x,9\n3,4,y\n5,6,x\n7,8,y\n")
-    with pytest.raises(DatasetError, match=r"extra.csv: line 2 has more fields than the header"):
+    with pytest.raises(DatasetError, match=r"extra.csv: line 2 has 4 fields but the header has 3"):
         load_dataset(path)
 
 
 def test_rejects_an_infinite_float_label_in_npz(tmp_path: Path) -> None:
     path = tmp_path / "inf.npz"
     np.savez(path, X=np.ones((4, 2)), y=np.array([0.0, 1.0, np.inf, 1.0]))
-    with pytest.raises(DatasetError, match=r"array 'y' at index 2: inf is not a valid label"):
+    with pytest.raises(
+        DatasetError, match=r"index 2: inf \(NaN or infinite\) is not a valid label"
+    ):
         load_dataset(path)

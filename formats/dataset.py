@@ -1,0 +1,121 @@
+"""The in-memory form of a labeled dataset, what every reader returns, and the sample ids'
+rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import DatasetError
+from .labels import Locate
+
+Kind = Literal["table", "image"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A labeled dataset as arrays.
+
+    Attributes
+    ----------
+    features : ndarray
+        ``(n, d)`` float32 for tables and embeddings; ``(n, H, W, C)`` uint8 for images
+        (possibly a read-only memmap of the decoded-image cache).
+    labels : ndarray
+        ``(n,)`` int64, indices into ``class_names``.
+    class_names : tuple of str
+        The user's class names, sorted; ``labels`` index into it.
+    sample_ids : ndarray
+        ``(n,)`` str: the id column, the image path, or the row number.
+    kind : {"table", "image"}
+    feature_names : tuple of str
+        Column names for tables; empty for images.
+    image_paths : tuple of str
+        For images, each sample's path inside the archive or directory (for thumbnails).
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    sample_ids: np.ndarray
+    kind: Kind
+    feature_names: tuple[str, ...] = ()
+    image_paths: tuple[str, ...] = ()
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def with_corrections(self, relabel: Mapping[str, str], exclude: Set[str]) -> Dataset:
+        """Return a copy with some labels replaced and some samples dropped.
+
+        Parameters
+        ----------
+        relabel : mapping of sample id to class name
+            New labels; each name must be one of ``class_names``.
+        exclude : set of sample ids
+            Samples to leave out.
+        """
+        index = {name: i for i, name in enumerate(self.class_names)}
+        unknown = sorted({name for name in relabel.values() if name not in index})
+        if unknown:
+            raise DatasetError(
+                f"relabel to unknown class(es): {', '.join(unknown)}", code="unknown_class"
+            )
+        ids = self.sample_ids.astype(str)
+        labels = self.labels.copy()
+        for position, sample_id in enumerate(ids):
+            new = relabel.get(sample_id)
+            if new is not None:
+                labels[position] = index[new]
+        keep = np.array([sample_id not in exclude for sample_id in ids], dtype=bool)
+        paths = tuple(p for p, kept in zip(self.image_paths, keep, strict=False) if kept)
+        return replace(
+            self,
+            features=self.features[keep] if not keep.all() else self.features,
+            labels=labels[keep],
+            sample_ids=self.sample_ids[keep],
+            image_paths=paths,
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What checking a dataset learns without keeping its features.
+
+    Attributes
+    ----------
+    kind : {"table", "image"}
+    class_counts : dict of str to int
+        Samples per class, in class order.
+    sample_ids : ndarray
+        ``(n,)`` str, as the loaded dataset names its samples.
+    """
+
+    kind: Kind
+    class_counts: dict[str, int]
+    sample_ids: np.ndarray
+
+
+def check_unique_ids(ids: np.ndarray, locate: Locate) -> None:
+    """Sample ids must be unique: reviews and exports name samples by them."""
+    repeated = pd.Index(ids).duplicated()
+    if repeated.any():
+        second = int(np.argmax(repeated))
+        first = int(np.flatnonzero(ids == ids[second])[0])
+        (key, at_first), (_, at_second) = (*locate(first).items(), *locate(second).items())
+        raise DatasetError(
+            f"id {str(ids[second])!r} appears twice ({key} {at_first} and {at_second}); "
+            "ids must be unique",
+            code="duplicate_id",
+            id=str(ids[second]),
+            positions=[at_first, at_second],
+        )

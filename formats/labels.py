@@ -1,0 +1,114 @@
+"""The label policy, applied by every reader.
+
+A label is text as written: ``NA``, ``None``, ``null``, ``N/A``, ``0`` and ``01`` are class
+names like any other. Leading and trailing white space is stripped (`` cat`` and ``cat`` are
+one class); a cell that is empty once stripped is a missing label, which is an error. In a
+typed numeric column (Parquet, ``.npz``) a class is named by its value, integral numbers as
+integers, so ``1`` and ``1.0`` are both class ``1``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import DatasetError
+
+# Where value i of an array is, as keyword arguments of DatasetError (``{"row": 3}``).
+Locate = Callable[[int], dict[str, Any]]
+
+
+def label_texts(values: np.ndarray, locate: Locate, *, what: str = "label") -> np.ndarray:
+    """``(n,)`` labels as written (str or object, None/NaN for absent cells) as stripped str.
+
+    Raises ``missing_label`` naming the first absent or blank one.
+    """
+    texts = np.array(["" if _absent(v) else str(v).strip() for v in values.tolist()], dtype=str)
+    blank = texts == ""
+    if blank.any():
+        raise missing_label(locate(int(np.argmax(blank))), what=what)
+    return texts
+
+
+def missing_label(location: Mapping[str, Any], *, what: str = "label") -> DatasetError:
+    """A missing label (or id, when ``what`` is ``"id"``) at ``location``."""
+    where = ", ".join(f"{key} {value}" for key, value in location.items())
+    code = "missing_id" if what == "id" else "missing_label"
+    return DatasetError(f"{where} has no {what}", code=code, **location)
+
+
+def _absent(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def number_texts(values: np.ndarray, locate: Locate, *, code: str = "bad_label") -> np.ndarray:
+    """``(n,)`` numbers as the class names (or ids) they stand for: integral values written
+    as integers (``1.0`` is ``"1"``), others in their shortest form."""
+    if values.dtype.kind != "f":
+        return (
+            values.astype(np.int64).astype(str) if values.dtype.kind == "b" else values.astype(str)
+        )
+    invalid = ~np.isfinite(values)
+    if invalid.any():
+        i = int(np.argmax(invalid))
+        location = locate(i)
+        where = ", ".join(f"{key} {value}" for key, value in location.items())
+        raise DatasetError(
+            f"{where}: {values[i]} (NaN or infinite) is not a valid label or id",
+            code=code,
+            **location,
+        )
+    if np.all(values == np.round(values)):
+        return values.astype(np.int64).astype(str)
+    return values.astype(str)
+
+
+def class_order(names: list[str] | np.ndarray) -> list[str]:
+    """Class names sorted: numerically when every one is an integer, else as text."""
+    ordered = sorted(str(name) for name in names)
+    if all(re.fullmatch(r"-?\d+", name) for name in ordered):
+        ordered.sort(key=int)
+    return ordered
+
+
+def check_classes(counts: Mapping[str, int]) -> dict[str, int]:
+    """Samples per class in :func:`class_order`; an audit needs two classes of two or more."""
+    if len(counts) < 2:
+        found = ", ".join(repr(name) for name in counts) or "none"
+        raise DatasetError(
+            f"an audit needs at least 2 classes; the labels hold {found}",
+            code="too_few_classes",
+            classes=dict(counts),
+        )
+    single = [name for name in class_order(list(counts)) if counts[name] < 2]
+    if single:
+        raise DatasetError(
+            f"class(es) {', '.join(repr(name) for name in single)} have fewer than 2 samples; "
+            "each class needs 2 or more",
+            code="single_sample_class",
+            classes=single,
+        )
+    return {name: counts[name] for name in class_order(list(counts))}
+
+
+def encode_labels(labels: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+    """``(n,)`` class names (str) as sorted class names and ``(n,)`` int64 indices into them."""
+    names, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    checked = check_classes({str(n): int(c) for n, c in zip(names, counts, strict=True)})
+    class_names = tuple(checked)
+    rank = {name: i for i, name in enumerate(class_names)}
+    lookup = np.array([rank[str(n)] for n in names], dtype=np.int64)
+    return class_names, lookup[inverse.reshape(-1)]
+
+
+def id_texts(values: np.ndarray, locate: Locate) -> np.ndarray:
+    """``(n,)`` sample ids as written: never stripped, since they must match the user's own
+    data; an absent or blank one is ``missing_id``."""
+    texts = np.array(["" if _absent(v) else str(v) for v in values.tolist()], dtype=str)
+    blank = np.char.strip(texts) == ""
+    if blank.any():
+        raise missing_label(locate(int(np.argmax(blank))), what="id")
+    return texts

@@ -1,0 +1,306 @@
+"""The entry points: detect a dataset's format, load it into a :class:`Dataset`, or check it
+cheaply (one pass of the same readers that keeps no features), and read one image back.
+
+Every problem with the input is a :class:`DatasetError` that names the file and the row,
+line, column or member, with a stable code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from . import images, npz
+from .dataset import Dataset, Summary, check_unique_ids
+from .errors import DatasetError
+from .labels import check_classes, encode_labels
+from .limits import DEFAULT_LIMITS, Limits
+from .tables import scan_table
+
+# File name endings and the format each names; a directory is an image folder.
+FORMATS = {
+    ".csv": "csv",
+    ".csv.gz": "csv.gz",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".npz": "npz",
+    ".zip": "zip",
+}
+FOLDER = "folder"
+
+
+def detect_format(filename: str) -> str:
+    """The format a file name names (``csv``, ``csv.gz``, ``parquet``, ``npz``, ``zip``),
+    by its ending, whatever its case.
+
+    Raises ``unsupported_format`` for any other name.
+    """
+    name = PurePosixPath(filename.replace("\\", "/")).name.lower()
+    suffix = next((s for s in sorted(FORMATS, key=len, reverse=True) if name.endswith(s)), "")
+    if not suffix:
+        raise DatasetError(
+            f"cannot audit {filename or 'a file without a name'!r}: send a .csv, .csv.gz, "
+            ".parquet, .npz or a .zip of images",
+            code="unsupported_format",
+            formats=sorted(FORMATS),
+        )
+    return FORMATS[suffix]
+
+
+def load_dataset(
+    source: str | os.PathLike[str],
+    *,
+    label_column: str = "label",
+    id_column: str = "id",
+    image_size: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    name: str | None = None,
+) -> Dataset:
+    """Load a labeled dataset from a file or directory.
+
+    Parameters
+    ----------
+    source : path
+        ``.csv`` / ``.csv.gz`` / ``.parquet`` / ``.pq`` table with numeric feature columns,
+        a label column and an optional id column; ``.npz`` with arrays ``X``, ``y`` and
+        optional ``ids``; or a ``.zip`` archive or directory of images, one folder per class
+        or with a ``labels.csv`` (columns ``path,label``).
+    label_column, id_column : str
+        Table columns holding the labels and the sample ids. Without an id column a
+        sample's id is its 0-based row index.
+    image_size : int, optional
+        Side ``S`` images are resized to. When None: the median of all image widths and
+        heights, rounded to a multiple of 4 and clipped to [16, 64]; ``.npz`` images keep
+        their size unless they are not square (then they are resized to their height).
+    cache_dir : path, optional
+        Where decoded images are cached; a later load of the same unchanged files reuses
+        the cache (a read-only memmap) without decoding.
+    limits : Limits
+    name : str, optional
+        The file name that says the format and that errors give (default: ``source``'s),
+        e.g. the name a user uploaded.
+
+    Returns
+    -------
+    Dataset
+        Tables: ``features`` ``(n, d)`` float32, ``kind="table"``. Images: ``features``
+        ``(n, S, S, C)`` uint8 with ``C`` 1 (grayscale) or 3 (RGB), ``kind="image"``, the
+        member paths as ``sample_ids`` and ``image_paths``. ``class_names`` are sorted
+        (numerically when all are integers).
+
+    Raises
+    ------
+    DatasetError
+        For any problem with the input.
+    """
+    path = Path(source)
+    with _naming(name or path.name):
+        kind = _format_of(path, name or path.name)
+        if kind in ("zip", FOLDER):
+            index = images.index_images(path, limits)
+            class_names, labels = encode_labels(np.array(index.labels, dtype=str))
+            features = images.decode_images(
+                index,
+                image_size=image_size,
+                cache_dir=None if cache_dir is None else Path(cache_dir),
+                limits=limits,
+            )
+            return Dataset(
+                features=features,
+                labels=labels,
+                class_names=class_names,
+                sample_ids=np.array(index.paths, dtype=str),
+                kind="image",
+                image_paths=index.paths,
+            )
+        if kind == "npz":
+            return _load_npz(path, image_size, limits)
+        return _load_table(path, kind, label_column, id_column, limits)
+
+
+def check_dataset(
+    source: str | os.PathLike[str],
+    *,
+    label_column: str = "label",
+    id_column: str = "id",
+    limits: Limits = DEFAULT_LIMITS,
+    name: str | None = None,
+) -> Summary:
+    """Check a dataset as :func:`load_dataset` would load it, with the same readers, but
+    keeping no features: tables and npz arrays are streamed in chunks, and every image is
+    read whole once without being resized. What passes here loads.
+
+    Returns
+    -------
+    Summary
+        The dataset's kind, samples per class, and its ``(n,)`` sample ids.
+
+    Raises
+    ------
+    DatasetError
+        As :func:`load_dataset` does, with the same codes and messages.
+    """
+    path = Path(source)
+    with _naming(name or path.name):
+        kind = _format_of(path, name or path.name)
+        if kind in ("zip", FOLDER):
+            index = images.index_images(path, limits)
+            images.inspect(index, image_size=None, limits=limits, verify=True)
+            sample_ids = np.array(index.paths, dtype=str)
+            return Summary("image", check_classes(Counter(index.labels)), sample_ids)
+        if kind == "npz":
+            with npz.open_npz(path, limits) as (arrays, open_features):
+                if arrays.kind == "table":
+                    with open_features() as handle:
+                        for _ in npz.feature_blocks(arrays.features, handle):
+                            pass
+                check_unique_ids(arrays.sample_ids, _index)
+                counts = Counter(arrays.labels.tolist())
+                return Summary(arrays.kind, check_classes(counts), arrays.sample_ids)  # type: ignore[arg-type]
+        _, _, labels, sample_ids = _read_table(
+            path, kind, label_column, id_column, limits, keep_features=False
+        )
+        return Summary("table", check_classes(Counter(labels.tolist())), sample_ids)
+
+
+def read_image_bytes(
+    source: str | os.PathLike[str],
+    image_path: str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    max_bytes: int | None = None,
+) -> bytes:
+    """The raw bytes of one image of a zip archive or directory dataset.
+
+    Parameters
+    ----------
+    source : path
+        The ``.zip`` archive or directory given to :func:`load_dataset`.
+    image_path : str
+        One of the dataset's ``image_paths`` (relative, forward slashes).
+    max_bytes : int, optional
+        Refuse an image file larger than this (``image_too_large``).
+
+    Raises
+    ------
+    DatasetError
+        When the path is unsafe (absolute, ``..``), not an image, not in the dataset, or
+        too large.
+    """
+    path = Path(source)
+    with _naming(path.name):
+        if _format_of(path, path.name) not in ("zip", FOLDER):
+            raise DatasetError("not an image dataset (a .zip or a folder)", code="no_image")
+        return images.read_member(path, image_path, limits=limits, max_bytes=max_bytes)
+
+
+@contextmanager
+def _naming(name: str) -> Iterator[None]:
+    try:
+        yield
+    except DatasetError as exc:
+        raise exc.naming(name) from None
+    except OSError as exc:
+        raise DatasetError(
+            f"cannot read: {exc.strerror or exc}", code="unreadable_file", file=name
+        ) from None
+
+
+def _format_of(path: Path, name: str) -> str:
+    if path.is_dir():
+        return FOLDER
+    kind = detect_format(name)
+    if not path.exists():
+        raise DatasetError("no such file or directory", code="not_found")
+    if path.stat().st_size == 0:
+        raise DatasetError("the file is empty", code="empty_upload")
+    return kind
+
+
+def _row(i: int) -> dict[str, int]:
+    return {"row": i + 1}
+
+
+def _index(i: int) -> dict[str, int]:
+    return {"index": i}
+
+
+def _read_table(
+    path: Path,
+    table_format: str,
+    label_column: str,
+    id_column: str,
+    limits: Limits,
+    *,
+    keep_features: bool,
+) -> tuple[list[str], list[np.ndarray], np.ndarray, np.ndarray]:
+    """Stream a table: its feature names, its ``(m, d)`` feature blocks (when kept), and
+    its ``(n,)`` labels and unique sample ids (the row index without an id column)."""
+    columns, chunks = scan_table(
+        path, table_format, label_column=label_column, id_column=id_column, limits=limits
+    )
+    blocks, labels, ids = [], [], []
+    for chunk in chunks:
+        if keep_features:
+            blocks.append(chunk.features)
+        labels.append(chunk.labels)
+        rows = np.arange(chunk.first_row, chunk.first_row + len(chunk.labels)).astype(str)
+        ids.append(rows if chunk.ids is None else chunk.ids)
+    empty = np.array([], dtype=str)
+    sample_ids = np.concatenate(ids) if ids else empty
+    check_unique_ids(sample_ids, _row)
+    return columns.features, blocks, np.concatenate(labels) if labels else empty, sample_ids
+
+
+def _load_table(
+    path: Path, table_format: str, label_column: str, id_column: str, limits: Limits
+) -> Dataset:
+    feature_names, blocks, labels, sample_ids = _read_table(
+        path, table_format, label_column, id_column, limits, keep_features=True
+    )
+    class_names, codes = encode_labels(labels)
+    return Dataset(
+        features=np.concatenate(blocks) if len(blocks) > 1 else blocks[0],
+        labels=codes,
+        class_names=class_names,
+        sample_ids=sample_ids,
+        kind="table",
+        feature_names=tuple(feature_names),
+    )
+
+
+def _load_npz(path: Path, image_size: int | None, limits: Limits) -> Dataset:
+    with npz.open_npz(path, limits) as (arrays, open_features), open_features() as handle:
+        check_unique_ids(arrays.sample_ids, _index)
+        class_names, labels = encode_labels(arrays.labels)
+        if arrays.kind == "table":
+            blocks = list(npz.feature_blocks(arrays.features, handle))
+            return Dataset(
+                features=np.concatenate(blocks) if len(blocks) > 1 else blocks[0],
+                labels=labels,
+                class_names=class_names,
+                sample_ids=arrays.sample_ids,
+                kind="table",
+                feature_names=tuple(f"x{j}" for j in range(arrays.features.shape[1])),
+            )
+        stack = npz.read_images(arrays.features, handle)
+    height, width = stack.shape[1:3]
+    size = image_size or height
+    pixels = (
+        np.ascontiguousarray(stack)
+        if height == width == size
+        else images.resize_images(stack, size)
+    )
+    return Dataset(
+        features=pixels,
+        labels=labels,
+        class_names=class_names,
+        sample_ids=arrays.sample_ids,
+        kind="image",
+    )

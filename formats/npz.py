@@ -1,0 +1,217 @@
+"""``.npz`` files of arrays ``X`` (``(n, d)`` numbers or ``(n, H, W[, C])`` uint8 images),
+``y`` (labels) and optional ``ids``. Nothing is unpickled, and an array is read only once
+its header is known to describe no more data than its member holds; a table's ``X`` is read
+in chunks of rows, so checking an upload holds one chunk at a time."""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from .archives import check_members
+from .errors import DatasetError
+from .labels import Locate, id_texts, label_texts, number_texts
+from .limits import Limits
+from .tables import check_finite
+
+_CHUNK_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype[Any]
+
+
+@dataclass(frozen=True)
+class NpzArrays:
+    """An npz's labels and ids, read and checked, and a way to read its ``X``.
+
+    Attributes
+    ----------
+    labels : ndarray
+        ``(n,)`` str class names.
+    sample_ids : ndarray
+        ``(n,)`` str: ``ids``, or the index.
+    features : NpyHeader
+        The header of ``X``.
+    kind : {"table", "image"}
+    """
+
+    labels: np.ndarray
+    sample_ids: np.ndarray
+    features: NpyHeader
+    kind: str
+
+
+@contextmanager
+def open_npz(path: Path, limits: Limits) -> Iterator[tuple[NpzArrays, Callable[[], IO[bytes]]]]:
+    """Check an npz's members and headers and read ``y`` and ``ids``; yield them with an
+    opener of ``X``'s data (positioned after its header)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            check_members(archive.infolist(), limits)
+            # Named as numpy.load names them: the member name less ".npy".
+            names = {name.removesuffix(".npy"): name for name in archive.namelist()}
+            missing = [key for key in ("X", "y") if key not in names]
+            if missing:
+                found = ", ".join(sorted(names)) or "none"
+                raise DatasetError(
+                    f"the .npz has no array(s) {', '.join(missing)}; it needs X (features), "
+                    f"y (labels) and optionally ids; found {found}",
+                    code="missing_arrays",
+                )
+            labels = _read_small(archive, names["y"], "y")
+            with archive.open(names["X"]) as handle:
+                header = _read_header(handle, archive.getinfo(names["X"]), "X")
+            kind = _check_shapes(header, labels.shape)
+            if labels.shape[0] > limits.max_rows:
+                raise DatasetError(
+                    f"the arrays have more than {limits.max_rows} rows", code="too_many_rows"
+                )
+
+            def index(i: int) -> dict[str, int]:
+                return {"index": i}
+
+            sample_ids = np.arange(labels.shape[0]).astype(str)
+            if "ids" in names:
+                ids = _read_small(archive, names["ids"], "ids")
+                if ids.shape != labels.shape:
+                    raise DatasetError(
+                        f"array 'ids' has shape {ids.shape}; expected {labels.shape}",
+                        code="bad_arrays",
+                    )
+                sample_ids = _texts(ids, index, id_texts)
+            arrays = NpzArrays(_texts(labels, index, label_texts), sample_ids, header, kind)
+
+            def open_features() -> IO[bytes]:
+                handle = archive.open(names["X"])
+                _read_header(handle, archive.getinfo(names["X"]), "X")
+                return handle
+
+            yield arrays, open_features
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        if isinstance(exc, DatasetError):
+            raise
+        raise DatasetError(f"cannot read the .npz: {exc}", code="unreadable_table") from None
+
+
+def _read_header(handle: IO[bytes], info: zipfile.ZipInfo, key: str) -> NpyHeader:
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
+    else:
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
+    if dtype.hasobject:
+        raise DatasetError(
+            f"array {key!r} holds pickled Python objects, which are never loaded; save it "
+            "as numbers or strings",
+            code="pickled_array",
+        )
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > info.file_size:
+        raise DatasetError(
+            f"array {key!r} declares shape {shape} ({declared} bytes) but its member holds "
+            f"{info.file_size} bytes",
+            code="bad_arrays",
+        )
+    return NpyHeader(shape, fortran_order, dtype)
+
+
+def _read_small(archive: zipfile.ZipFile, member: str, key: str) -> np.ndarray:
+    """Labels or ids, read once the header proved them sane."""
+    with archive.open(member) as handle:
+        _read_header(handle, archive.getinfo(member), key)
+    with archive.open(member) as handle:
+        return np.lib.format.read_array(handle, allow_pickle=False)
+
+
+def _check_shapes(header: NpyHeader, label_shape: tuple[int, ...]) -> str:
+    """The dataset's kind from ``X``'s header, once it agrees with ``y``."""
+    shape, dtype = header.shape, header.dtype
+    if len(label_shape) != 1 or len(shape) == 0 or shape[0] != label_shape[0]:
+        raise DatasetError(
+            f"y must be 1-D and X must have one row per label; got X {shape} and y {label_shape}",
+            code="bad_arrays",
+        )
+    if len(shape) in (3, 4) and dtype == np.uint8:
+        if len(shape) == 4 and shape[3] not in (1, 3):
+            raise DatasetError(
+                f"images need 1 or 3 channels; X has shape {shape}", code="bad_arrays"
+            )
+        return "image"
+    if len(shape) != 2:
+        raise DatasetError(
+            f"X must be (n, d) numbers or (n, H, W[, C]) uint8 images; got shape {shape} "
+            f"and dtype {dtype}",
+            code="bad_arrays",
+        )
+    if dtype.kind not in "biuf":
+        raise DatasetError(f"X holds {dtype}, not numbers", code="bad_feature")
+    if shape[1] == 0:
+        raise DatasetError("X has no feature columns", code="no_features")
+    return "table"
+
+
+def _texts(values: np.ndarray, locate: Locate, policy: Callable[..., np.ndarray]) -> np.ndarray:
+    """A ``(n,)`` label or id array as text: numbers by :func:`number_texts`, text by
+    ``policy`` (the label or the id rule), bytes decoded as UTF-8."""
+    what = "labels" if policy is label_texts else "ids"
+    kind = values.dtype.kind
+    if kind in "biuf":
+        return number_texts(values, locate)
+    if kind == "S":
+        try:
+            values = np.char.decode(values, "utf-8")
+        except UnicodeDecodeError:
+            raise DatasetError(
+                f"the {what} hold bytes that are not UTF-8", code="bad_label"
+            ) from None
+    elif kind != "U":
+        raise DatasetError(
+            f"the {what} must be integers or strings; got {values.dtype}", code="bad_label"
+        )
+    return policy(values.astype(object), locate)
+
+
+def feature_blocks(header: NpyHeader, handle: IO[bytes]) -> Iterator[np.ndarray]:
+    """A table's ``X`` as ``(m, d)`` float32 blocks of consecutive rows, each finite."""
+    rows, width = header.shape
+    names = [f"x{j}" for j in range(width)]
+    if header.fortran_order:
+        # Column-major data is not whole rows until it is all read.
+        data = np.frombuffer(handle.read(rows * width * header.dtype.itemsize), header.dtype)
+        block = _as_float32(data.reshape((rows, width), order="F"))
+        check_finite(block, names, 0)
+        yield block
+        return
+    row_bytes = width * header.dtype.itemsize
+    per_chunk = max(1, _CHUNK_BYTES // row_bytes)
+    first = 0
+    while first < rows:
+        count = min(per_chunk, rows - first)
+        data = np.frombuffer(handle.read(count * row_bytes), header.dtype)
+        block = _as_float32(data.reshape(count, width))
+        check_finite(block, names, first)
+        yield block
+        first += count
+
+
+def _as_float32(values: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return values.astype(np.float32)
+
+
+def read_images(header: NpyHeader, handle: IO[bytes]) -> np.ndarray:
+    """``X`` as ``(n, H, W, C)`` uint8 images."""
+    data = np.frombuffer(handle.read(math.prod(header.shape)), np.uint8)
+    stack = data.reshape(header.shape, order="F" if header.fortran_order else "C")
+    return stack[..., None] if stack.ndim == 3 else stack

@@ -1,0 +1,316 @@
+"""CSV (optionally gzip-compressed) and Parquet tables: numeric feature columns, a label
+column and an optional id column, read in chunks whose size bounds memory whatever the
+table's width. :func:`scan_table` is the one reader; loading keeps the chunks, checking
+only their labels and ids."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import DatasetError
+from .labels import Locate, id_texts, label_texts, missing_label, number_texts
+from .limits import Limits
+
+# Cells per chunk when streaming a table: bounds the memory of one chunk whatever its width.
+_CHUNK_CELLS = 4_000_000
+_LISTED_COLUMNS = 20
+# A BOM some editors write before the header is not part of the first column's name.
+ENCODING = "utf-8-sig"
+
+
+@dataclass(frozen=True)
+class TableChunk:
+    """Consecutive rows of a table, checked.
+
+    Attributes
+    ----------
+    first_row : int
+        0-based number of the chunk's first row.
+    features : ndarray
+        ``(m, d)`` float32, every value finite.
+    labels : ndarray
+        ``(m,)`` str class names (see :mod:`.labels`).
+    ids : ndarray or None
+        ``(m,)`` str sample ids, when the table has an id column.
+    """
+
+    first_row: int
+    features: np.ndarray
+    labels: np.ndarray
+    ids: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class TableColumns:
+    features: list[str]
+    label: str
+    id: str | None
+
+
+def scan_table(
+    path: Path, table_format: str, *, label_column: str, id_column: str, limits: Limits
+) -> tuple[TableColumns, Iterator[TableChunk]]:
+    """Check the columns of a table in ``table_format`` (``csv``, ``csv.gz`` or
+    ``parquet``), then stream its rows.
+
+    Returns the columns, known before any row is read, and the rows in checked chunks.
+    """
+    if table_format == "parquet":
+        columns, frames = _read_parquet(path, label_column, id_column, limits)
+    else:
+        compression = "gzip" if table_format == "csv.gz" else None
+        columns, frames = _read_csv(path, compression, label_column, id_column, limits)
+    return columns, _chunks(columns, frames, limits)
+
+
+def _chunks(
+    columns: TableColumns, frames: Iterator[pd.DataFrame], limits: Limits
+) -> Iterator[TableChunk]:
+    first_row = 0
+    for frame in frames:
+        if first_row + len(frame) > limits.max_rows:
+            raise DatasetError(
+                f"the table has more than {limits.max_rows} rows", code="too_many_rows"
+            )
+
+        def row(i: int, start: int = first_row) -> dict[str, int]:
+            return {"row": start + i + 1}
+
+        # Labels first: a short row's missing label is its problem, not its shifted features.
+        labels = _label_strings(frame[columns.label], row, "label")
+        yield TableChunk(
+            first_row=first_row,
+            features=_feature_block(frame, columns.features, first_row),
+            labels=labels,
+            ids=None if columns.id is None else _label_strings(frame[columns.id], row, "id"),
+        )
+        first_row += len(frame)
+
+
+def _label_strings(series: pd.Series, locate: Locate, what: str) -> np.ndarray:
+    """A label or id column's values as text; a typed column's gaps are missing values."""
+    absent = series.isna().to_numpy()
+    if absent.any():
+        raise missing_label(locate(int(np.argmax(absent))), what=what)
+    values = series.to_numpy()
+    if values.dtype.kind in "biuf":
+        return number_texts(values, locate)
+    return label_texts(values, locate) if what == "label" else id_texts(values, locate)
+
+
+def _split_columns(
+    columns: list[str], label_column: str, id_column: str, limits: Limits
+) -> TableColumns:
+    check_width(len(columns), limits)
+    if label_column not in columns:
+        shown = ", ".join(columns[:_LISTED_COLUMNS]) + (
+            ", ..." if len(columns) > _LISTED_COLUMNS else ""
+        )
+        raise DatasetError(
+            f"no label column {label_column!r}; the columns are: {shown}",
+            code="missing_label_column",
+            column=label_column,
+            columns=columns[:100],
+        )
+    ids = id_column if id_column in columns and id_column != label_column else None
+    features = [c for c in columns if c not in (label_column, ids)]
+    if not features:
+        raise DatasetError(
+            "the table has no feature columns besides the label and id", code="no_features"
+        )
+    return TableColumns(features, label_column, ids)
+
+
+def check_width(n_columns: int, limits: Limits) -> None:
+    if n_columns > limits.max_columns:
+        raise DatasetError(
+            f"the table has {n_columns} columns, over the limit of {limits.max_columns}",
+            code="too_many_columns",
+            columns=n_columns,
+            limit=limits.max_columns,
+        )
+
+
+def _chunk_rows(n_columns: int) -> int:
+    return max(1, min(100_000, _CHUNK_CELLS // max(n_columns, 1)))
+
+
+def _read_csv(
+    path: Path, compression: str | None, label_column: str, id_column: str, limits: Limits
+) -> tuple[TableColumns, Iterator[pd.DataFrame]]:
+    try:
+        header = _check_header(path, compression, limits)
+        columns = _split_columns(header, label_column, id_column, limits)
+        reader = pd.read_csv(
+            path,
+            chunksize=_chunk_rows(len(header)),
+            index_col=False,
+            encoding=ENCODING,
+            compression=compression,
+            # Labels and ids are text as written: "NA" or "null" is a class, not a gap.
+            keep_default_na=False,
+            dtype={c: str for c in (columns.label, columns.id) if c is not None},
+        )
+    except _CSV_ERRORS as exc:
+        raise _csv_error(path, compression, exc) from None
+    return columns, _csv_frames(path, compression, reader)
+
+
+_CSV_ERRORS = (
+    UnicodeDecodeError,
+    pd.errors.ParserError,
+    pd.errors.EmptyDataError,
+    csv.Error,
+    EOFError,
+    zlib.error,
+    gzip.BadGzipFile,
+)
+
+
+def _check_header(path: Path, compression: str | None, limits: Limits) -> list[str]:
+    """The header's column names, counted before pandas reads it (pandas takes minutes over
+    a million columns); and the first row may not have more fields than the header, which
+    pandas would silently take for a row name."""
+    with (
+        gzip.open(path, "rt", encoding=ENCODING, newline="")
+        if compression
+        else path.open(encoding=ENCODING, newline="") as handle
+    ):
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise DatasetError("the file has no header row", code="unreadable_table")
+        check_width(len(header), limits)
+        first = next(reader, None)
+        if first is not None and len(first) > len(header):
+            raise ragged(reader.line_num, len(first), len(header))
+    return header
+
+
+def ragged(line: int, fields: int, expected: int) -> DatasetError:
+    return DatasetError(
+        f"line {line} has {fields} fields but the header has {expected}",
+        code="ragged_rows",
+        line=line,
+    )
+
+
+def _csv_frames(
+    path: Path, compression: str | None, reader: Iterator[pd.DataFrame]
+) -> Iterator[pd.DataFrame]:
+    try:
+        yield from reader
+    except _CSV_ERRORS as exc:
+        raise _csv_error(path, compression, exc) from None
+
+
+def _csv_error(path: Path, compression: str | None, exc: Exception) -> DatasetError:
+    if isinstance(exc, UnicodeDecodeError):
+        line = _first_non_utf8_line(path, compression)
+        return DatasetError(
+            f"line {line} is not UTF-8 text; save the file as UTF-8",
+            code="unreadable_table",
+            line=line,
+        )
+    if isinstance(exc, pd.errors.ParserError):
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            expected, line, saw = (int(group) for group in found.groups())
+            return ragged(line, saw, expected)
+        message = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
+        return DatasetError(f"cannot read the CSV: {message}", code="unreadable_table")
+    if isinstance(exc, pd.errors.EmptyDataError | csv.Error):
+        return DatasetError(f"cannot read the CSV: {exc}", code="unreadable_table")
+    return DatasetError(
+        f"cannot read the CSV: not a valid gzip file ({exc})", code="unreadable_table"
+    )
+
+
+def _first_non_utf8_line(path: Path, compression: str | None) -> int:
+    """The 1-based number of the first line that is not UTF-8 (1 when none is found)."""
+    with gzip.open(path) if compression else path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
+
+
+def _read_parquet(
+    path: Path, label_column: str, id_column: str, limits: Limits
+) -> tuple[TableColumns, Iterator[pd.DataFrame]]:
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DatasetError(
+            f"cannot read the Parquet file: {exc}", code="unreadable_table"
+        ) from None
+    schema = parquet.schema_arrow
+    # A pandas index saved as a column is bookkeeping, not a feature.
+    saved_index = {
+        c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)
+    }
+    names = [c for c in schema.names if c not in saved_index]
+    columns = _split_columns(names, label_column, id_column, limits)
+    for name in columns.features:
+        kind = schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise DatasetError(
+                f"column {name!r} is {kind}, not numeric; features must be numbers",
+                code="bad_feature",
+                column=name,
+            )
+    wanted = [*columns.features, columns.label, *([columns.id] if columns.id else [])]
+    return columns, _parquet_frames(parquet, wanted, _chunk_rows(len(names)))
+
+
+def _parquet_frames(
+    parquet: pq.ParquetFile, columns: list[str], rows: int
+) -> Iterator[pd.DataFrame]:
+    try:
+        for batch in parquet.iter_batches(batch_size=rows, columns=columns):
+            yield batch.to_pandas()
+    except pa.ArrowException as exc:
+        raise DatasetError(f"corrupt Parquet data ({exc})", code="unreadable_table") from None
+    finally:
+        parquet.close()
+
+
+def _feature_block(frame: pd.DataFrame, columns: list[str], first_row: int) -> np.ndarray:
+    """The ``(m, d)`` float32 features of one chunk; any cell that is not a finite number
+    (empty, text, NaN, infinite, too large for float32) is an error naming its row."""
+    subset = frame[columns]
+    numeric = [pd.api.types.is_numeric_dtype(subset[c]) for c in columns]
+    if not all(numeric):
+        subset = subset.apply(lambda s: pd.to_numeric(s.astype(object), errors="coerce"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        block = subset.to_numpy(dtype=np.float32, na_value=np.nan)
+    check_finite(block, columns, first_row)
+    return block
+
+
+def check_finite(block: np.ndarray, columns: list[str], first_row: int) -> None:
+    """Refuse the first non-finite value of an ``(m, d)`` block whose rows start at
+    0-based ``first_row``."""
+    finite = np.isfinite(block)
+    if not finite.all():
+        row, col = (int(i) for i in np.argwhere(~finite)[0])
+        raise DatasetError(
+            f"row {first_row + row + 1}, column {columns[col]!r}: the feature is missing, "
+            "not a number or infinite",
+            code="bad_feature",
+            row=first_row + row + 1,
+            column=columns[col],
+        )
