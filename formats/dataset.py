@@ -93,6 +93,8 @@ class Summary:
 
     Attributes
     ----------
+    format : str
+        ``csv``, ``csv.gz``, ``parquet``, ``npz``, ``zip`` or ``folder``.
     kind : {"table", "image"}
     class_counts : dict of str to int
         Samples per class, in class order.
@@ -100,6 +102,7 @@ class Summary:
         ``(n,)`` str, as the loaded dataset names its samples.
     """
 
+    format: str
     kind: Kind
     class_counts: dict[str, int]
     sample_ids: np.ndarray

@@ -237,7 +237,7 @@ def inspect(
     index: ImageIndex, *, image_size: int | None, limits: Limits, verify: bool = False
 ) -> tuple[int, bool]:
     """Read every image's header: return the side ``S`` images are resized to and whether
-    the set is grayscale. With ``verify`` every image is also read whole (a truncated file
+    the set is grayscale. With ``verify`` every image is also decoded once (a truncated JPEG
     shows only then), which is how an upload is checked without decoding into an array.
 
     ``S`` is ``image_size``, or when None the median of all image widths and heights,
@@ -250,9 +250,13 @@ def inspect(
             with open_image(open_member, member, limits) as image:
                 sides.extend(image.size)
                 first.setdefault(is_gray(image, member), member)
-                if verify:
-                    # PNG's checksums find truncation without decoding; other formats need one.
-                    image.verify() if image.format == "PNG" else image.load()
+                # PNG's checksums find truncation without decoding (a decoder may not notice
+                # a cut-off end); other formats show it only when decoded, which loading does
+                # anyway and checking does here.
+                if image.format == "PNG":
+                    image.verify()
+                elif verify:
+                    image.load()
     if len(first) == 2:
         raise DatasetError(
             f"mixed image modes: {first[True]} is grayscale, {first[False]} is colour; "

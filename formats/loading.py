@@ -43,9 +43,10 @@ def detect_format(filename: str) -> str:
     name = PurePosixPath(filename.replace("\\", "/")).name.lower()
     suffix = next((s for s in sorted(FORMATS, key=len, reverse=True) if name.endswith(s)), "")
     if not suffix:
+        found = PurePosixPath(name).suffix or "(none)"
+        what = f"unsupported file type {found!r}" if name else "a file without a name"
         raise DatasetError(
-            f"cannot audit {filename or 'a file without a name'!r}: send a .csv, .csv.gz, "
-            ".parquet, .npz or a .zip of images",
+            f"{what}: send a .csv, .csv.gz, .parquet, .npz, or a .zip or folder of images",
             code="unsupported_format",
             formats=sorted(FORMATS),
         )
@@ -100,8 +101,9 @@ def load_dataset(
         For any problem with the input.
     """
     path = Path(source)
-    with _naming(name or path.name):
-        kind = _format_of(path, name or path.name)
+    name = path.name if name is None else name
+    with _naming(name):
+        kind = _format_of(path, name)
         if kind in ("zip", FOLDER):
             index = images.index_images(path, limits)
             class_names, labels = encode_labels(np.array(index.labels, dtype=str))
@@ -139,7 +141,7 @@ def check_dataset(
     Returns
     -------
     Summary
-        The dataset's kind, samples per class, and its ``(n,)`` sample ids.
+        The dataset's format and kind, samples per class, and its ``(n,)`` sample ids.
 
     Raises
     ------
@@ -147,13 +149,14 @@ def check_dataset(
         As :func:`load_dataset` does, with the same codes and messages.
     """
     path = Path(source)
-    with _naming(name or path.name):
-        kind = _format_of(path, name or path.name)
+    name = path.name if name is None else name
+    with _naming(name):
+        kind = _format_of(path, name)
         if kind in ("zip", FOLDER):
             index = images.index_images(path, limits)
             images.inspect(index, image_size=None, limits=limits, verify=True)
             sample_ids = np.array(index.paths, dtype=str)
-            return Summary("image", check_classes(Counter(index.labels)), sample_ids)
+            return Summary(kind, "image", check_classes(Counter(index.labels)), sample_ids)
         if kind == "npz":
             with npz.open_npz(path, limits) as (arrays, open_features):
                 if arrays.kind == "table":
@@ -162,11 +165,11 @@ def check_dataset(
                             pass
                 check_unique_ids(arrays.sample_ids, _index)
                 counts = Counter(arrays.labels.tolist())
-                return Summary(arrays.kind, check_classes(counts), arrays.sample_ids)  # type: ignore[arg-type]
+                return Summary(kind, arrays.kind, check_classes(counts), arrays.sample_ids)
         _, _, labels, sample_ids = _read_table(
             path, kind, label_column, id_column, limits, keep_features=False
         )
-        return Summary("table", check_classes(Counter(labels.tolist())), sample_ids)
+        return Summary(kind, "table", check_classes(Counter(labels.tolist())), sample_ids)
 
 
 def read_image_bytes(

@@ -16,6 +16,7 @@ from typing import IO, Any
 import numpy as np
 
 from .archives import check_members
+from .dataset import Kind
 from .errors import DatasetError
 from .labels import Locate, id_texts, label_texts, number_texts
 from .limits import Limits
@@ -49,7 +50,7 @@ class NpzArrays:
     labels: np.ndarray
     sample_ids: np.ndarray
     features: NpyHeader
-    kind: str
+    kind: Kind
 
 
 @contextmanager
@@ -134,7 +135,7 @@ def _read_small(archive: zipfile.ZipFile, member: str, key: str) -> np.ndarray:
         return np.lib.format.read_array(handle, allow_pickle=False)
 
 
-def _check_shapes(header: NpyHeader, label_shape: tuple[int, ...]) -> str:
+def _check_shapes(header: NpyHeader, label_shape: tuple[int, ...]) -> Kind:
     """The dataset's kind from ``X``'s header, once it agrees with ``y``."""
     shape, dtype = header.shape, header.dtype
     if len(label_shape) != 1 or len(shape) == 0 or shape[0] != label_shape[0]:

@@ -30,7 +30,7 @@ from .schemas import (
     ReauditCreate,
     SummaryOut,
 )
-from .validation import inspect_upload, upload_format
+from .validation import inspect_upload
 
 
 def create_audit(
@@ -47,7 +47,6 @@ def create_audit(
     """
     try:
         config = parse_config(received.fields.get("config"))
-        upload_kind = upload_format(received.filename)
         summary = inspect_upload(
             received.path,
             received.filename,
@@ -65,7 +64,7 @@ def create_audit(
         status="queued",
         config=config.stored(),
         upload_filename=received.filename[:255],
-        upload_kind=upload_kind,
+        upload_kind=summary.format,
         upload_size=received.size,
         dataset_kind=summary.kind,
         class_names=list(summary.class_counts),
@@ -75,7 +74,7 @@ def create_audit(
     session.add(audit)
     session.flush()
     on_rollback(session, lambda: storage.remove_audit_files(audit.id))
-    storage.adopt_upload(received.path, audit.id, upload_kind)
+    storage.adopt_upload(received.path, audit.id, summary.format)
     # Sent before the commit, so an unreachable broker leaves no audit behind; the task
     # waits briefly for the row to become visible (see worker.tasks).
     queue.enqueue(audit.id, audit.queue)

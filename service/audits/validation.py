@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from formats import DatasetError, Limits, Summary, check_dataset, detect_format
+from formats import DatasetError, Limits, Summary, check_dataset
 
 from ..errors import InvalidInput
 from .models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
@@ -29,19 +29,13 @@ def dataset_errors() -> Iterator[None]:
         raise InvalidInput(str(exc), code=exc.code, details=exc.details or None) from None
 
 
-def upload_format(filename: str) -> str:
-    """The format the upload's file name names (see :func:`formats.detect_format`)."""
-    if "\0" in filename:
-        raise InvalidInput(f"the file name {filename!r} holds a NUL character", code="bad_filename")
-    with dataset_errors():
-        return detect_format(filename)
-
-
 def inspect_upload(
     path: Path, filename: str, *, label_column: str, id_column: str, limits: Limits
 ) -> Summary:
-    """Check a stored upload as the worker will load it; raise :class:`InvalidInput` naming
-    the first problem."""
+    """Check a stored upload, its format named by ``filename``'s ending, as the worker will
+    load it; raise :class:`InvalidInput` naming the first problem."""
+    if "\0" in filename:
+        raise InvalidInput(f"the file name {filename!r} holds a NUL character", code="bad_filename")
     with dataset_errors():
         summary = check_dataset(
             path,

@@ -196,7 +196,7 @@ def test_rejects_empty_file(tmp_path: Path) -> None:
 
 def test_rejects_unknown_extension(tmp_path: Path) -> None:
     (tmp_path / "data.xlsx").write_bytes(b"PK")
-    with pytest.raises(DatasetError, match=r"cannot audit 'data.xlsx': send a .csv"):
+    with pytest.raises(DatasetError, match=r"unsupported file type '.xlsx': send a .csv"):
         load_dataset(tmp_path / "data.xlsx")
 
 

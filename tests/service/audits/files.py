@@ -126,3 +126,30 @@ def parquet(columns: dict[str, list[object]]) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(pa.table(columns), buffer)
     return buffer.getvalue()
+
+
+def exif_rotated_jpeg(width: int = 12, height: int = 8, *, value: int = 90) -> bytes:
+    """A gray JPEG stored ``width`` x ``height`` whose EXIF says to turn it a quarter
+    (orientation 6), as phone cameras write them."""
+    image = Image.new("L", (width, height), value)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+class _Latin1Name(zipfile.ZipInfo):
+    """A member whose name is stored in Latin-1 without the UTF-8 flag, as old Windows
+    archivers write it (readers then decode it as code page 437)."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 - zipfile's name
+        return self.filename.encode("latin-1"), self.flag_bits
+
+
+def latin1_named_archive(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as handle:
+        for name, data in members.items():
+            handle.writestr(_Latin1Name(name), data)
+    return buffer.getvalue()
