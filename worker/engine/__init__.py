@@ -5,9 +5,10 @@ It imports torch, numpy and :mod:`formats` (which reads datasets into a
 variables.
 """
 
+from formats.options import LOSSES, AuditConfig, ConfigError
+
 from .auditing import audit
 from .checkpoint import TrainingInterrupted
-from .config import LOSSES, AuditConfig, ConfigError
 from .progress import Progress, ProgressCallback
 from .result import AuditResult, FlagResult
 

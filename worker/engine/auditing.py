@@ -9,9 +9,9 @@ import numpy as np
 
 from formats import Dataset, DatasetError
 from formats.labels import check_classes
+from formats.options import AuditConfig
 
 from .checkpoint import Checkpoint, StopCheck, fingerprint
-from .config import AuditConfig
 from .flagging import flag_samples, flagged_confusion
 from .progress import Progress, ProgressCallback
 from .result import AuditResult

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import AuditConfig
+from formats.options import AuditConfig
 
 log = logging.getLogger(__name__)
 FORMAT = 1

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .config import AuditConfig
+from formats.options import AuditConfig
 
 
 def cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .config import ConfigError
+from formats.options import ConfigError
 
 # Keep the whole dataset on the GPU when it takes less than this share of free memory.
 GPU_RESIDENT_SHARE = 0.3

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from formats.options import AuditConfig
+
 from .checkpoint import Checkpoint
-from .config import AuditConfig
 from .losses import RobustLoss
 from .models import MLP, SmallResNet, augment_images
 from .progress import Progress, ProgressCallback

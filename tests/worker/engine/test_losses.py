@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
+from formats.options import LOSSES, AuditConfig, ConfigError
 from worker.engine import losses
-from worker.engine.config import LOSSES, AuditConfig, ConfigError
 from worker.engine.losses import RobustLoss, TruncatedLq
 
 

@@ -1,4 +1,5 @@
-"""The audit configuration: one frozen dataclass, validated on construction."""
+"""The options of an audit: one frozen dataclass, validated on construction. The engine
+runs with it and the API and the CLI derive their options from it, so it imports no torch."""
 
 from __future__ import annotations
 
