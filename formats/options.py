@@ -4,10 +4,11 @@ runs with it and the API and the CLI derive their options from it, so it imports
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
-from typing import Any, Literal
+import types
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-LOSSES = (
+Loss = Literal[
     "ce",
     "mae",
     "gce",
@@ -19,13 +20,28 @@ LOSSES = (
     "focal",
     "peer",
     "gw",
-)
+]
+LOSSES: tuple[str, ...] = get_args(Loss)
 Mode = Literal["dynamics", "crossval"]
 Device = Literal["auto", "cpu", "cuda"]
+# Epochs when the config leaves them to the data: images learn in fewer passes.
+DEFAULT_EPOCHS = {"image": 20, "table": 40}
+MAX_SEED = 2**32 - 1
+
+
+def default_epochs_text() -> str:
+    """``20 for images, 40 for tables``: what epochs left unset mean, for help texts."""
+    return ", ".join(f"{n} for {kind}s" for kind, n in DEFAULT_EPOCHS.items())
 
 
 class ConfigError(ValueError):
     """An audit option is unknown or out of range; the message names it."""
+
+    @property
+    def option(self) -> str | None:
+        """The option the message starts with (``k must be in (0, 1)``), if it does."""
+        first = str(self).split(" ", 1)[0]
+        return first if first in {field.name for field in fields(AuditConfig)} else None
 
 
 @dataclass(frozen=True)
@@ -38,7 +54,7 @@ class AuditConfig:
     :func:`worker.engine.flagging.automatic_thresholds`).
     """
 
-    loss: str = "tgce"
+    loss: Loss = "tgce"
     k: float | None = None
     q: float = 0.7
     epochs: int | None = None
@@ -102,8 +118,8 @@ class AuditConfig:
             raise ConfigError(f"batch_size must be between 1 and 65536; got {self.batch_size}")
         if self.learning_rate is not None and not 0.0 < self.learning_rate <= 10.0:
             raise ConfigError(f"learning_rate must be in (0, 10]; got {self.learning_rate}")
-        if self.seed < 0:
-            raise ConfigError(f"seed must be >= 0; got {self.seed}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be between 0 and {MAX_SEED}; got {self.seed}")
         _check_open_unit("beta", self.beta, closed_right=True)
         _check_open_unit("holdout_fraction", self.holdout_fraction, open_left=False)
         if not 0.0 <= self.t1 <= 1.0 or self.t2 < 1.0:
@@ -114,6 +130,10 @@ class AuditConfig:
             raise ConfigError(f"gamma must be >= 0; got {self.gamma}")
         if not self.gw_sigma > 0:
             raise ConfigError(f"gw_sigma must be > 0; got {self.gw_sigma}")
+
+    def epochs_for(self, kind: str) -> int:
+        """The epochs an audit of a ``kind`` ("image" or "table") dataset trains for."""
+        return self.epochs if self.epochs is not None else DEFAULT_EPOCHS[kind]
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any]) -> AuditConfig:
@@ -126,6 +146,52 @@ class AuditConfig:
             return cls(**options)
         except TypeError as exc:
             raise ConfigError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One option of :class:`AuditConfig` as a form or a command line offers it.
+
+    Attributes
+    ----------
+    name : str
+    annotation : type
+        The field's type (``float | None``, ``Literal[...]`` ...).
+    default : object
+    value_type : type
+        What one value is: ``int``, ``float``, ``str`` or ``bool`` (None stripped).
+    choices : tuple or None
+        The allowed values of a ``Literal`` option.
+    """
+
+    name: str
+    annotation: Any
+    default: Any
+    value_type: type
+    choices: tuple[Any, ...] | None
+
+
+def option_specs(names: tuple[str, ...]) -> list[OptionSpec]:
+    """The named options of :class:`AuditConfig`, in the given order, as declared there."""
+    hints = get_type_hints(AuditConfig)
+    declared = {field.name: field for field in fields(AuditConfig)}
+    specs = []
+    for name in names:
+        annotation = hints[name]
+        default = declared[name].default
+        if default is MISSING:
+            raise TypeError(f"option {name} has no default")
+        present = [t for t in _members(annotation) if t is not type(None)][0]
+        choices = get_args(present) if get_origin(present) is Literal else None
+        value_type = type(choices[0]) if choices else present
+        specs.append(OptionSpec(name, annotation, default, value_type, choices))
+    return specs
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) in (Union, types.UnionType):
+        return get_args(annotation)
+    return (annotation,)
 
 
 def _check_open_unit(

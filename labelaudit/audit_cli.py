@@ -11,19 +11,31 @@ from typing import Any, TextIO
 
 import numpy as np
 
-LOSS_CHOICES = (
-    "ce",
-    "mae",
-    "gce",
-    "tgce",
-    "bootstrap_hard",
-    "bootstrap_soft",
-    "sce",
-    "bitempered",
-    "focal",
-    "peer",
-    "gw",
+from formats.options import default_epochs_text, option_specs
+
+# The engine's options the command line offers; their types, choices and defaults are
+# AuditConfig's, and so are their ranges, checked when the config is built.
+CLI_OPTIONS = (
+    "loss",
+    "k",
+    "q",
+    "epochs",
+    "window",
+    "mode",
+    "folds",
+    "device",
+    "seed",
+    "image_size",
 )
+HELP = {
+    "k": "flag when the confidence in the given label stays below k (default: chosen per "
+    "class from the estimated number of wrong labels)",
+    "q": "Lq exponent",
+    "epochs": f"default: {default_epochs_text()}",
+    "window": "epochs a flag must persist",
+    "folds": "folds in crossval mode",
+    "image_size": "side images are resized to (default: from the data)",
+}
 CSV_COLUMNS = ("sample_id", "given_label", "suggested_label", "confidence", "score", "flagged")
 
 
@@ -38,21 +50,14 @@ def add_commands(commands: Any) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("suspects.csv"))
     parser.add_argument("--label-column", default="label")
     parser.add_argument("--id-column", default="id")
-    parser.add_argument("--loss", default="tgce", choices=LOSS_CHOICES)
-    parser.add_argument(
-        "--k",
-        type=float,
-        help="confidence threshold (0, 1); default: chosen per class from the estimated "
-        "number of wrong labels",
-    )
-    parser.add_argument("--q", type=float, default=0.7, help="Lq exponent (0, 1]")
-    parser.add_argument("--epochs", type=int, help="default: 20 for images, 40 for tables")
-    parser.add_argument("--window", type=int, default=5, help="epochs a flag must persist")
-    parser.add_argument("--mode", default="dynamics", choices=("dynamics", "crossval"))
-    parser.add_argument("--folds", type=int, default=5, help="folds in crossval mode")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--image-size", type=int, help="side images are resized to")
+    for spec in option_specs(CLI_OPTIONS):
+        parser.add_argument(
+            f"--{spec.name.replace('_', '-')}",
+            type=spec.value_type,
+            default=spec.default,
+            choices=spec.choices,
+            help=HELP.get(spec.name),
+        )
     parser.add_argument("--cache-dir", type=Path, help="where decoded images are cached")
     parser.add_argument("--all", action="store_true", help="write every sample, not only flags")
     parser.set_defaults(run=run_audit)
@@ -60,23 +65,13 @@ def add_commands(commands: Any) -> None:
 
 def run_audit(args: argparse.Namespace) -> int:
     from formats import DatasetError, load_dataset
-    from worker.engine import AuditConfig, ConfigError, audit
+    from formats.options import AuditConfig, ConfigError
+    from worker.engine import audit
 
     started = time.perf_counter()
     bar = ProgressBar(sys.stderr)
     try:
-        config = AuditConfig(
-            loss=args.loss,
-            k=args.k,
-            q=args.q,
-            epochs=args.epochs,
-            window=args.window,
-            mode=args.mode,
-            folds=args.folds,
-            seed=args.seed,
-            device=args.device,
-            image_size=args.image_size,
-        )
+        config = AuditConfig(**{name: getattr(args, name) for name in CLI_OPTIONS})
         dataset = load_dataset(
             args.dataset,
             label_column=args.label_column,

@@ -181,6 +181,11 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
         should_stop=should_stop,
     )
     outcome = to_outcome(result, list(dataset.image_paths) if dataset.kind == "image" else None)
+    outcome = replace(
+        outcome,
+        epochs=config.epochs_for(dataset.kind),
+        image_size=int(dataset.features.shape[1]) if dataset.kind == "image" else None,
+    )
     if dataset.kind == "table":
         outcome = replace(outcome, **key_features(dataset))
     return outcome

@@ -69,6 +69,9 @@ class AuditOutcome:
     # Tables: each row's first feature values, under these names (what review cards show).
     feature_names: list[str] = field(default_factory=list)
     features: list[list[float]] | None = None
+    # What the options left to the data resolved to: the epochs trained, the image side.
+    epochs: int | None = None
+    image_size: int | None = None
 
 
 def claim_audit(
@@ -247,6 +250,8 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
         "seconds": round(outcome.seconds, 3),
         "device": outcome.device,
         "feature_names": outcome.feature_names,
+        "epochs": outcome.epochs,
+        "image_size": outcome.image_size,
     }
     session.flush()
     return True

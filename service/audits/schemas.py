@@ -6,60 +6,61 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from formats.options import AuditConfig, default_epochs_text, option_specs
 
 from ..text import StoredText
+from .models import MAX_LABEL_CHARS
 
-Loss = Literal[
-    "ce",
-    "mae",
-    "gce",
-    "tgce",
-    "bootstrap_hard",
-    "bootstrap_soft",
-    "sce",
-    "bitempered",
-    "focal",
-    "peer",
-    "gw",
-]
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Options that say how to read the upload rather than how to train.
 READING_OPTIONS = ("label_column", "id_column")
+# The engine's options an upload may set; their types, defaults and rules are AuditConfig's.
+API_OPTIONS = ("loss", "k", "q", "epochs", "window", "mode", "seed", "image_size")
 
 
-class AuditConfigIn(BaseModel):
-    """The ``config`` part of an upload; every key is optional."""
+class AuditOptions(BaseModel):
+    """How to read the upload, and its name; the engine's options are added to it below."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: StoredText | None = Field(None, min_length=1, max_length=200)
-    label_column: StoredText = Field("label", min_length=1, max_length=255)
-    id_column: StoredText = Field("id", min_length=1, max_length=255)
-    loss: Loss = "tgce"
-    k: float | None = Field(
-        None,
-        gt=0,
-        lt=1,
-        description="flag when given-label confidence stays below k; "
-        "omitted: k is chosen per class from the estimated number of wrong labels",
-    )
-    q: float = Field(0.7, gt=0, le=1, description="Lq exponent")
-    epochs: int | None = Field(None, ge=1, le=1000, description="default 20 images, 40 tables")
-    window: int = Field(5, ge=1, le=1000, description="last epochs a flag must hold in")
-    mode: Literal["dynamics", "crossval"] = "dynamics"
-    seed: int = Field(0, ge=0, le=2**32 - 1)
-    image_size: int | None = Field(None, ge=8, le=512)
+    label_column: StoredText = Field("label", min_length=1, max_length=MAX_LABEL_CHARS)
+    id_column: StoredText = Field("id", min_length=1, max_length=MAX_LABEL_CHARS)
 
     @model_validator(mode="after")
-    def _window_fits_epochs(self) -> AuditConfigIn:
-        if self.epochs is not None and self.mode == "dynamics" and self.window > self.epochs:
-            raise ValueError(f"window ({self.window}) cannot exceed epochs ({self.epochs})")
+    def _valid_for_the_engine(self) -> AuditOptions:
+        # A ConfigError is a ValueError: pydantic reports it with the others.
+        self.engine_config()
         return self
+
+    def engine_config(self) -> AuditConfig:
+        """The options as the engine takes them, checked by its rules (ranges, window)."""
+        return AuditConfig(**{name: getattr(self, name) for name in API_OPTIONS})
 
     def stored(self) -> dict[str, Any]:
         """The configuration as the audit keeps it (the name is kept apart)."""
         return self.model_dump(exclude={"name"})
+
+
+DESCRIPTIONS = {
+    "k": "flag when given-label confidence stays below k; omitted: k is chosen per class "
+    "from the estimated number of wrong labels",
+    "q": "Lq exponent",
+    "epochs": f"omitted: {default_epochs_text()}",
+    "window": "last epochs a flag must hold in",
+}
+_ENGINE_FIELDS: dict[str, Any] = {
+    spec.name: (spec.annotation, Field(spec.default, description=DESCRIPTIONS.get(spec.name)))
+    for spec in option_specs(API_OPTIONS)
+}
+AuditConfigIn = create_model(
+    "AuditConfigIn",
+    __base__=AuditOptions,
+    __doc__="The ``config`` part of an upload; every key is optional.",
+    **_ENGINE_FIELDS,
+)
 
 
 class ReauditCreate(BaseModel):
@@ -97,6 +98,8 @@ class SummaryOut(BaseModel):
     reviews: dict[str, int] = Field(description="reviewed samples by action")
     seconds: float
     device: str
+    epochs: int | None = Field(None, description="epochs trained, resolved from the data if unset")
+    image_size: int | None = Field(None, description="side the images were resized to")
 
 
 class DatasetOut(BaseModel):

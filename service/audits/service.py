@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from formats.options import ConfigError
+
 from ..auth.schemas import Principal
 from ..config import Settings
 from ..db import on_commit, on_rollback, utcnow
@@ -22,6 +24,7 @@ from . import repository
 from .models import FINISHED, Audit
 from .schemas import (
     AuditConfigIn,
+    AuditOptions,
     AuditOut,
     AuditPage,
     ConfusionCount,
@@ -81,7 +84,7 @@ def create_audit(
     return audit
 
 
-def parse_config(raw: str | None) -> AuditConfigIn:
+def parse_config(raw: str | None) -> AuditOptions:
     """The ``config`` form field: a JSON object of options, validated like the engine does."""
     try:
         options = json.loads(raw) if raw and raw.strip() else {}
@@ -94,21 +97,32 @@ def parse_config(raw: str | None) -> AuditConfigIn:
     return validate_config(options)
 
 
-def validate_config(options: dict[str, Any]) -> AuditConfigIn:
+def validate_config(options: dict[str, Any]) -> AuditOptions:
     try:
         return AuditConfigIn.model_validate(options)
     except ValidationError as exc:
-        problems = [
-            {
-                "option": ".".join(str(part) for part in error["loc"]) or "config",
-                "message": error["msg"],
-            }
-            for error in exc.errors()
-        ]
-        summary = "; ".join(f"{p['option']}: {p['message']}" for p in problems)
+        problems = [_config_problem(error) for error in exc.errors()]
+        summary = "; ".join(
+            p["message"]
+            if p["message"].startswith(f"{p['option']} ")
+            else f"{p['option']}: {p['message']}"
+            for p in problems
+        )
         raise InvalidInput(
             f"invalid config: {summary}", code="invalid_config", details=problems
         ) from None
+
+
+def _config_problem(error: Any) -> dict[str, str]:
+    """A validation error as the option it concerns and what is wrong with it; the engine's
+    own rules (ranges, the window) name their option themselves."""
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, ConfigError):
+        return {"option": cause.option or "config", "message": str(cause)}
+    return {
+        "option": ".".join(str(part) for part in error["loc"]) or "config",
+        "message": error["msg"],
+    }
 
 
 def require_audit(session: Session, audit_id: uuid.UUID, *, for_update: bool = False) -> Audit:
@@ -222,6 +236,8 @@ def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
             reviews=reviews,
             seconds=stored["seconds"],
             device=stored["device"],
+            epochs=stored.get("epochs"),
+            image_size=stored.get("image_size"),
         )
     corrections = None
     if audit.corrections is not None:

@@ -12,7 +12,6 @@ import uuid
 from functools import cache
 from pathlib import Path
 from string import Template
-from typing import get_args
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
@@ -20,8 +19,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.types import Scope
 
+from formats.options import LOSSES, default_epochs_text
+
 from ..audits import repository as audits_repository
-from ..audits.schemas import AuditConfigIn, Loss
+from ..audits.schemas import AuditConfigIn
 from ..auth import service as auth_service
 from ..auth.schemas import Principal
 from ..auth.session import CSRF_COOKIE, cookie_key, new_csrf_token, set_csrf_cookie
@@ -185,6 +186,7 @@ def audits_content(principal: Principal) -> Html:
             "upload_form.html",
             loss_options=_loss_options(),
             window=str(AuditConfigIn.model_fields["window"].default),
+            default_epochs=default_epochs_text(),
         )
     return render("audits.html", upload_form=upload)
 
@@ -194,7 +196,7 @@ def _loss_options() -> Html:
     return Html(
         "".join(
             f'<option value="{name}"{" selected" if name == default else ""}>{name}</option>'
-            for name in get_args(Loss)
+            for name in LOSSES
         )
     )
 

@@ -54,9 +54,7 @@ class _Span:
 
 
 def default_epochs(config: AuditConfig, *, is_image: bool) -> int:
-    if config.epochs is not None:
-        return config.epochs
-    return 20 if is_image else 40
+    return config.epochs_for("image" if is_image else "table")
 
 
 def first_pruned_epoch(config: AuditConfig, *, is_image: bool, epochs: int) -> int:

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from formats import Dataset
+from formats.options import DEFAULT_EPOCHS
 
 from .corpus import GOOD, through_loader
 from .files import archive, class_images, png_claiming
@@ -41,8 +42,14 @@ def test_the_accepted_uploads_audit_to_the_end(
         assert audit["status"] == "succeeded", (case.name, audit)
         loaded = through_loader(case.request(), tmp_path, settings)
         assert isinstance(loaded, Dataset)
-        assert audit["summary"]["samples"] == loaded.n_samples
-        assert sorted(audit["summary"]["estimated_errors"]) == case.classes
+        summary = audit["summary"]
+        assert summary["samples"] == loaded.n_samples
+        assert sorted(summary["estimated_errors"]) == case.classes
+        # The audit tells what the options left unset resolved to.
+        if loaded.kind == "image":
+            assert (summary["epochs"], summary["image_size"]) == (2, loaded.features.shape[1])
+        else:
+            assert (summary["epochs"], summary["image_size"]) == (DEFAULT_EPOCHS["table"], None)
 
 
 def test_the_cli_and_the_api_refuse_an_oversize_image_with_the_same_words(client, admin, tmp_path):

@@ -61,8 +61,16 @@ function summaryTiles(current, statistics) {
     tile("Flagged", format.count(summary.flagged), `${format.percent(summary.flagged / summary.samples, 1)} of the samples`),
     tile("Estimated label errors", format.count(estimated), `${format.percent(estimated / summary.samples, 1)} of the samples`),
     tile("Decided", `${format.count(decided)} / ${format.count(flaggedTotal)}`, "flagged samples reviewed"),
-    tile("Audit time", format.duration(summary.seconds), `on ${summary.device}`),
+    tile("Audit time", format.duration(summary.seconds), trainedOn(summary)),
   ];
+}
+
+// "on cpu, 20 epochs, 32 px images": the device and what the options left unset became.
+function trainedOn(summary) {
+  const parts = [`on ${summary.device}`];
+  if (summary.epochs) parts.push(`${summary.epochs} epochs`);
+  if (summary.image_size) parts.push(`${summary.image_size} px images`);
+  return parts.join(", ");
 }
 
 async function showResults(current) {
