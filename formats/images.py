@@ -1,22 +1,18 @@
 """Image datasets, a zip archive or a directory: indexed and labelled (one folder per class,
-or a ``labels.csv``), checked image by image, decoded and cached.
+or a ``labels.csv``) and checked image by image.
 
 :func:`index_images` lists and labels the images after the archive checks; :func:`inspect`
-reads every header (and, to check an upload, every image whole); :func:`decode_images` turns
-the index into a ``(n, S, S, C)`` uint8 array, optionally through a memmap cache.
+reads every header (and, to check an upload, every image whole). Decoding them into an
+array is :mod:`.decoding`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -42,7 +38,6 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", 
 # Formats Pillow may use; keeping out EPS and friends means no external decoder ever runs.
 PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP")
 LABELS_FILE = "labels.csv"
-_CACHE_VERSION = 2
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N"})
 _COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"})
 
@@ -92,7 +87,7 @@ def index_images(source: Path, limits: Limits) -> ImageIndex:
             f"several {LABELS_FILE} files: {', '.join(label_files)}", code="bad_labels_file"
         )
     if label_files:
-        with _opener(source, is_zip) as open_member, open_member(label_files[0]) as handle:
+        with opener(source, is_zip) as open_member, open_member(label_files[0]) as handle:
             labels = _labels_from_csv(label_files[0], handle.read(), images)
     else:
         labels = _labels_from_folders(images)
@@ -180,7 +175,7 @@ def _labels_from_csv(labels_path: str, data: bytes, images: list[str]) -> list[s
 
 
 @contextmanager
-def _opener(source: Path, is_zip: bool) -> Iterator[Callable[[str], IO[bytes]]]:
+def opener(source: Path, is_zip: bool) -> Iterator[Callable[[str], IO[bytes]]]:
     if not is_zip:
         yield lambda member: open(source / member, "rb")  # noqa: SIM115
         return
@@ -245,7 +240,7 @@ def inspect(
     """
     sides: list[int] = []
     first: dict[bool, str] = {}
-    with _opener(index.source, index.is_zip) as open_member:
+    with opener(index.source, index.is_zip) as open_member:
         for member in index.paths:
             with open_image(open_member, member, limits) as image:
                 sides.extend(image.size)
@@ -303,98 +298,6 @@ def displayable(image: Image.Image, *, gray: bool | None = None) -> Image.Image:
         wide = np.clip(np.asarray(upright, dtype=np.int64), 0, 65535)
         return Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8))
     return upright.convert("L")
-
-
-def decode_images(
-    index: ImageIndex,
-    *,
-    image_size: int | None,
-    cache_dir: Path | None,
-    limits: Limits,
-) -> np.ndarray:
-    """Decode every image of ``index`` into a ``(n, S, S, C)`` uint8 array.
-
-    ``S`` as :func:`inspect` chooses it; ``C`` is 1 when every image is grayscale and 3 when
-    every image is colour. With ``cache_dir`` the result is a read-only memmap of
-    ``cache_dir/<key>.u8``, reused by later calls for the same files and size.
-    """
-    if cache_dir is None:
-        size, gray = inspect(index, image_size=image_size, limits=limits)
-        images = np.empty((len(index.paths), size, size, 1 if gray else 3), np.uint8)
-        _decode_into(images, index, gray, limits)
-        return images
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    key = _cache_key(index, image_size)
-    data_path = cache_dir / f"{key}.u8"
-    meta_path = cache_dir / f"{key}.json"
-    cached = _read_cache(index, data_path, meta_path)
-    if cached is not None:
-        return cached
-    size, gray = inspect(index, image_size=image_size, limits=limits)
-    shape = (len(index.paths), size, size, 1 if gray else 3)
-    handle, data_tmp = tempfile.mkstemp(dir=cache_dir, prefix=f"{key}.", suffix=".tmp")
-    os.close(handle)
-    meta_tmp = f"{data_tmp}.json"
-    try:
-        # Decoding into the file, not RAM, keeps a large set's footprint at one image.
-        images = np.memmap(data_tmp, dtype=np.uint8, mode="w+", shape=shape)
-        _decode_into(images, index, gray, limits)
-        images.flush()
-        del images
-        meta = {"shape": shape, "paths": index.paths, "labels": index.labels}
-        Path(meta_tmp).write_text(json.dumps(meta))
-        # The sidecar goes last: a data file without its sidecar is never trusted.
-        os.replace(data_tmp, data_path)
-        os.replace(meta_tmp, meta_path)
-    finally:
-        for leftover in (data_tmp, meta_tmp):
-            with suppress(FileNotFoundError):
-                os.remove(leftover)
-    return np.memmap(data_path, dtype=np.uint8, mode="r", shape=shape)
-
-
-def _cache_key(index: ImageIndex, image_size: int | None) -> str:
-    parts = [_CACHE_VERSION, str(index.source.resolve()), index.fingerprint, image_size]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-
-
-def _read_cache(index: ImageIndex, data_path: Path, meta_path: Path) -> np.memmap | None:
-    try:
-        meta = json.loads(meta_path.read_text())
-        shape = tuple(int(s) for s in meta["shape"])
-        valid = (
-            len(shape) == 4
-            and tuple(meta["paths"]) == index.paths
-            and tuple(meta["labels"]) == index.labels
-            and data_path.stat().st_size == int(np.prod(shape))
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return np.memmap(data_path, dtype=np.uint8, mode="r", shape=shape) if valid else None
-
-
-def _decode_into(out: np.ndarray, index: ImageIndex, gray: bool, limits: Limits) -> None:
-    """Decode image ``i`` of ``index`` into ``out[i]``, an ``(n, S, S, C)`` uint8 array."""
-    size = out.shape[1]
-    with _opener(index.source, index.is_zip) as open_member:
-        for i, member in enumerate(index.paths):
-            with open_image(open_member, member, limits) as image:
-                # JPEG can decode at 1/2, 1/4 or 1/8 scale, which is much faster.
-                image.draft(None, (size, size))
-                image.load()
-                converted = displayable(image, gray=gray)
-                resized = converted.resize((size, size), Image.Resampling.BILINEAR)
-                out[i] = np.asarray(resized).reshape(out.shape[1:])
-
-
-def resize_images(stack: np.ndarray, size: int) -> np.ndarray:
-    """Resize ``(n, H, W, C)`` uint8 images to ``(n, size, size, C)`` like decoded ones."""
-    out = np.empty((stack.shape[0], size, size, stack.shape[3]), np.uint8)
-    for i, pixels in enumerate(stack):
-        image = Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
-        resized = image.resize((size, size), Image.Resampling.BILINEAR)
-        out[i] = np.asarray(resized).reshape(out.shape[1:])
-    return out
 
 
 def read_member(source: Path, image_path: str, *, limits: Limits, max_bytes: int | None) -> bytes:

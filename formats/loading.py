@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from . import images, npz
+from . import decoding, images, npz
 from .dataset import Dataset, Summary, check_unique_ids
 from .errors import DatasetError
 from .labels import check_classes, encode_labels
@@ -107,7 +107,7 @@ def load_dataset(
         if kind in ("zip", FOLDER):
             index = images.index_images(path, limits)
             class_names, labels = encode_labels(np.array(index.labels, dtype=str))
-            features = images.decode_images(
+            features = decoding.decode_images(
                 index,
                 image_size=image_size,
                 cache_dir=None if cache_dir is None else Path(cache_dir),
@@ -298,7 +298,7 @@ def _load_npz(path: Path, image_size: int | None, limits: Limits) -> Dataset:
     pixels = (
         np.ascontiguousarray(stack)
         if height == width == size
-        else images.resize_images(stack, size)
+        else decoding.resize_images(stack, size)
     )
     return Dataset(
         features=pixels,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from formats import DatasetError, Limits, images, load_dataset, read_image_bytes
+from formats import DatasetError, Limits, decoding, load_dataset, read_image_bytes
 
 NEU = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "neu-det"
 
@@ -321,7 +321,7 @@ def test_cache_is_reused_without_decoding(tmp_path: Path, monkeypatch: pytest.Mo
     def no_decoding(*args: object, **kwargs: object) -> None:
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(images, "_decode_into", no_decoding)
+    monkeypatch.setattr(decoding, "_decode_into", no_decoding)
     second = load_dataset(path, image_size=16, cache_dir=cache)
     assert isinstance(second.features, np.memmap) and not second.features.flags.writeable
     np.testing.assert_array_equal(first.features, second.features)

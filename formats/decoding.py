@@ -1,0 +1,111 @@
+"""Decoding an image dataset's index into a ``(n, S, S, C)`` uint8 array, optionally through
+a memmap cache that a later load of the same unchanged files reuses without decoding."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .images import ImageIndex, displayable, inspect, open_image, opener
+from .limits import Limits
+
+_CACHE_VERSION = 2
+
+
+def decode_images(
+    index: ImageIndex,
+    *,
+    image_size: int | None,
+    cache_dir: Path | None,
+    limits: Limits,
+) -> np.ndarray:
+    """Decode every image of ``index`` into a ``(n, S, S, C)`` uint8 array.
+
+    ``S`` as :func:`inspect` chooses it; ``C`` is 1 when every image is grayscale and 3 when
+    every image is colour. With ``cache_dir`` the result is a read-only memmap of
+    ``cache_dir/<key>.u8``, reused by later calls for the same files and size.
+    """
+    if cache_dir is None:
+        size, gray = inspect(index, image_size=image_size, limits=limits)
+        images = np.empty((len(index.paths), size, size, 1 if gray else 3), np.uint8)
+        _decode_into(images, index, gray, limits)
+        return images
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    key = _cache_key(index, image_size)
+    data_path = cache_dir / f"{key}.u8"
+    meta_path = cache_dir / f"{key}.json"
+    cached = _read_cache(index, data_path, meta_path)
+    if cached is not None:
+        return cached
+    size, gray = inspect(index, image_size=image_size, limits=limits)
+    shape = (len(index.paths), size, size, 1 if gray else 3)
+    handle, data_tmp = tempfile.mkstemp(dir=cache_dir, prefix=f"{key}.", suffix=".tmp")
+    os.close(handle)
+    meta_tmp = f"{data_tmp}.json"
+    try:
+        # Decoding into the file, not RAM, keeps a large set's footprint at one image.
+        images = np.memmap(data_tmp, dtype=np.uint8, mode="w+", shape=shape)
+        _decode_into(images, index, gray, limits)
+        images.flush()
+        del images
+        meta = {"shape": shape, "paths": index.paths, "labels": index.labels}
+        Path(meta_tmp).write_text(json.dumps(meta))
+        # The sidecar goes last: a data file without its sidecar is never trusted.
+        os.replace(data_tmp, data_path)
+        os.replace(meta_tmp, meta_path)
+    finally:
+        for leftover in (data_tmp, meta_tmp):
+            with suppress(FileNotFoundError):
+                os.remove(leftover)
+    return np.memmap(data_path, dtype=np.uint8, mode="r", shape=shape)
+
+
+def _cache_key(index: ImageIndex, image_size: int | None) -> str:
+    parts = [_CACHE_VERSION, str(index.source.resolve()), index.fingerprint, image_size]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _read_cache(index: ImageIndex, data_path: Path, meta_path: Path) -> np.memmap | None:
+    try:
+        meta = json.loads(meta_path.read_text())
+        shape = tuple(int(s) for s in meta["shape"])
+        valid = (
+            len(shape) == 4
+            and tuple(meta["paths"]) == index.paths
+            and tuple(meta["labels"]) == index.labels
+            and data_path.stat().st_size == int(np.prod(shape))
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return np.memmap(data_path, dtype=np.uint8, mode="r", shape=shape) if valid else None
+
+
+def _decode_into(out: np.ndarray, index: ImageIndex, gray: bool, limits: Limits) -> None:
+    """Decode image ``i`` of ``index`` into ``out[i]``, an ``(n, S, S, C)`` uint8 array."""
+    size = out.shape[1]
+    with opener(index.source, index.is_zip) as open_member:
+        for i, member in enumerate(index.paths):
+            with open_image(open_member, member, limits) as image:
+                # JPEG can decode at 1/2, 1/4 or 1/8 scale, which is much faster.
+                image.draft(None, (size, size))
+                image.load()
+                converted = displayable(image, gray=gray)
+                resized = converted.resize((size, size), Image.Resampling.BILINEAR)
+                out[i] = np.asarray(resized).reshape(out.shape[1:])
+
+
+def resize_images(stack: np.ndarray, size: int) -> np.ndarray:
+    """Resize ``(n, H, W, C)`` uint8 images to ``(n, size, size, C)`` like decoded ones."""
+    out = np.empty((stack.shape[0], size, size, stack.shape[3]), np.uint8)
+    for i, pixels in enumerate(stack):
+        image = Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+        resized = image.resize((size, size), Image.Resampling.BILINEAR)
+        out[i] = np.asarray(resized).reshape(out.shape[1:])
+    return out
