@@ -146,18 +146,6 @@ def get_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> Sample 
     ).one_or_none()
 
 
-def get_samples_for_update(
-    session: Session, audit_id: uuid.UUID, sample_ids: Sequence[str]
-) -> dict[str, Sample]:
-    rows = session.scalars(
-        select(Sample)
-        .where(Sample.audit_id == audit_id, Sample.sample_id.in_(sample_ids))
-        .order_by(Sample.row_index)
-        .with_for_update()
-    )
-    return {row.sample_id: row for row in rows}
-
-
 def iter_sample_rows(
     session: Session,
     audit_id: uuid.UUID,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..audits.models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
 from ..audits.schemas import SampleOut
 from ..text import StoredText
 
@@ -20,9 +21,9 @@ class ReviewItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sample_id: StoredText = Field(min_length=1, max_length=1024)
+    sample_id: StoredText = Field(min_length=1, max_length=MAX_SAMPLE_ID_CHARS)
     action: Action
-    label: StoredText | None = Field(None, min_length=1, max_length=255)
+    label: StoredText | None = Field(None, min_length=1, max_length=MAX_LABEL_CHARS)
     version: int | None = Field(
         None, ge=0, description="the sample's review version this decision replaces"
     )

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..audits import repository as audits_repository
 from ..audits.models import Sample
 from ..audits.samples import sample_out
 from ..audits.service import require_audit, require_succeeded
@@ -32,7 +31,7 @@ def apply_reviews(
     audit = require_succeeded(session, audit_id)
     _check_batch(batch, audit.class_names or [])
     wanted = [item.sample_id for item in batch.items]
-    samples = audits_repository.get_samples_for_update(session, audit_id, wanted)
+    samples = repository.samples_for_review(session, audit_id, wanted)
     missing = [sample_id for sample_id in wanted if sample_id not in samples]
     if missing:
         raise NotFound(
