@@ -1,5 +1,5 @@
-"""The dashboard's pages: HTML shells filled on the server with what must not wait for a
-script (who is signed in, which buttons their role has), and security headers.
+"""The dashboard's page layer: HTML responses, shells filled on the server with what must not
+wait for a script (who is signed in, which buttons their role has), and security headers.
 
 The screens themselves are drawn by the ES modules under ``static/js`` from the JSON API.
 """
@@ -12,6 +12,7 @@ import uuid
 from functools import cache
 from pathlib import Path
 from string import Template
+from typing import Literal
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
@@ -21,12 +22,12 @@ from starlette.types import Scope
 
 from formats.options import LOSSES, default_epochs_text
 
-from ..audits import repository as audits_repository
+from ..audits import service as audits_service
 from ..audits.schemas import AuditConfigIn
 from ..auth import service as auth_service
 from ..auth.schemas import Principal
 from ..auth.session import CSRF_COOKIE, cookie_key, new_csrf_token, set_csrf_cookie
-from ..errors import Unauthorized
+from ..errors import NotFound, Unauthorized
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -201,11 +202,6 @@ def _loss_options() -> Html:
     )
 
 
-def audit_name(session: Session, audit_id: uuid.UUID) -> str | None:
-    audit = audits_repository.get_audit(session, audit_id)
-    return audit.name if audit is not None else None
-
-
 def breadcrumbs(*trail: tuple[str, str]) -> Html:
     """``Audits / name / Review``: (text, href) steps; the last one is the current page."""
     steps = [("Audits", "/"), *trail]
@@ -217,14 +213,35 @@ def breadcrumbs(*trail: tuple[str, str]) -> Html:
     return Html(f'<ol class="breadcrumbs">{"".join(items)}</ol>')
 
 
-def overview_content(principal: Principal, audit_id: uuid.UUID, name: str) -> Html:
-    admin = render("audit_admin_actions.html") if principal.is_admin else NOTHING
-    return render("overview.html", audit_id=str(audit_id), name=name, admin_actions=admin)
-
-
-def review_content(audit_id: uuid.UUID, name: str) -> Html:
-    return render("review.html", audit_id=str(audit_id), name=name)
-
-
-def not_found_content(audit_id: uuid.UUID) -> Html:
-    return render("not_found.html", audit_id=str(audit_id))
+def audit_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    audit_id: uuid.UUID,
+    view: Literal["overview", "review"],
+) -> Response:
+    """An audit's overview or review page; the not-found page (404) when it does not exist."""
+    try:
+        name = audits_service.require_audit(session, audit_id).name
+    except NotFound:
+        content = render("not_found.html", audit_id=str(audit_id))
+        return signed_in_page(
+            request, principal, title="Audit not found", script=None, content=content, status=404
+        )
+    trail = [(name, f"/audits/{audit_id}")]
+    if view == "overview":
+        admin = render("audit_admin_actions.html") if principal.is_admin else NOTHING
+        title, script = name, "overview.js"
+        content = render("overview.html", audit_id=str(audit_id), name=name, admin_actions=admin)
+    else:
+        trail.append(("Review", f"/audits/{audit_id}/review"))
+        title, script = f"Review · {name}", "queue.js"
+        content = render("review.html", audit_id=str(audit_id), name=name)
+    return signed_in_page(
+        request,
+        principal,
+        title=title,
+        script=script,
+        content=content,
+        breadcrumbs=breadcrumbs(*trail),
+    )

@@ -17,8 +17,8 @@ from ..auth.schemas import Principal
 from ..auth.session import check_csrf, check_same_origin, end_session, start_session
 from ..dependencies import SessionDep
 from ..errors import Unauthorized
-from . import service
-from .service import PAGE_HEADERS, STATIC_DIR, SignInRequired
+from . import pages as page_layer
+from .pages import PAGE_HEADERS, STATIC_DIR, SignInRequired
 
 
 class BrowserPageRoute(APIRoute):
@@ -27,13 +27,13 @@ class BrowserPageRoute(APIRoute):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
-        if match is not Match.NONE and not service.accepts_html(scope):
+        if match is not Match.NONE and not page_layer.accepts_html(scope):
             return Match.NONE, {}
         return match, child_scope
 
 
 def signed_in(request: Request, session: SessionDep) -> Principal:
-    return service.browser_principal(request, session)
+    return page_layer.browser_principal(request, session)
 
 
 SignedIn = Annotated[Principal, Depends(signed_in)]
@@ -43,8 +43,8 @@ forms = APIRouter(include_in_schema=False)
 
 @pages.get("/")
 def audits_page(request: Request, principal: SignedIn) -> Response:
-    content = service.audits_content(principal)
-    return service.signed_in_page(
+    content = page_layer.audits_content(principal)
+    return page_layer.signed_in_page(
         request, principal, title="Audits", script="list.js", content=content
     )
 
@@ -53,52 +53,19 @@ def audits_page(request: Request, principal: SignedIn) -> Response:
 def overview_page(
     audit_id: uuid.UUID, request: Request, session: SessionDep, principal: SignedIn
 ) -> Response:
-    name = service.audit_name(session, audit_id)
-    if name is None:
-        return _not_found(request, principal, audit_id)
-    return service.signed_in_page(
-        request,
-        principal,
-        title=name,
-        script="overview.js",
-        content=service.overview_content(principal, audit_id, name),
-        breadcrumbs=service.breadcrumbs((name, f"/audits/{audit_id}")),
-    )
+    return page_layer.audit_page(request, session, principal, audit_id, "overview")
 
 
 @pages.get("/audits/{audit_id}/review")
 def review_page(
     audit_id: uuid.UUID, request: Request, session: SessionDep, principal: SignedIn
 ) -> Response:
-    name = service.audit_name(session, audit_id)
-    if name is None:
-        return _not_found(request, principal, audit_id)
-    return service.signed_in_page(
-        request,
-        principal,
-        title=f"Review · {name}",
-        script="queue.js",
-        content=service.review_content(audit_id, name),
-        breadcrumbs=service.breadcrumbs(
-            (name, f"/audits/{audit_id}"), ("Review", f"/audits/{audit_id}/review")
-        ),
-    )
-
-
-def _not_found(request: Request, principal: Principal, audit_id: uuid.UUID) -> Response:
-    return service.signed_in_page(
-        request,
-        principal,
-        title="Audit not found",
-        script=None,
-        content=service.not_found_content(audit_id),
-        status=404,
-    )
+    return page_layer.audit_page(request, session, principal, audit_id, "review")
 
 
 @pages.get("/sign-in")
 def sign_in_page(next: str = "/") -> Response:
-    return service.sign_in_page(next)
+    return page_layer.sign_in_page(next)
 
 
 @forms.post("/sign-in")
@@ -113,8 +80,8 @@ def sign_in(
         auth_service.authenticate(session, key.strip())
     except Unauthorized:
         message = "That key is not valid. Check it, or ask an admin for a new one."
-        return service.sign_in_page(next, error=message, status=401)
-    response = RedirectResponse(service.safe_next(next), status_code=303)
+        return page_layer.sign_in_page(next, error=message, status=401)
+    response = RedirectResponse(page_layer.safe_next(next), status_code=303)
     start_session(request, response, key.strip())
     return response
 
@@ -143,11 +110,11 @@ def install_dashboard(app: FastAPI) -> None:
 
     async def to_sign_in(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequired)
-        response = service.sign_in_redirect(exc.next_path)
+        response = page_layer.sign_in_redirect(exc.next_path)
         response.headers.update(PAGE_HEADERS)
         return response
 
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.include_router(pages)
     app.include_router(forms)
-    app.mount(service.static_url(), StaticAssets(directory=STATIC_DIR), name="static")
+    app.mount(page_layer.static_url(), StaticAssets(directory=STATIC_DIR), name="static")
