@@ -20,6 +20,7 @@ from .metrics import install_metrics
 from .queue import AuditQueue
 from .reviews.router import router as reviews_router
 from .storage import Storage
+from .thumbnails.router import router as thumbnails_router
 
 DESCRIPTION = """Upload a labeled dataset, let workers find the labels that are probably
 wrong, review them and export the corrected labels. Every endpoint but `/healthz`,
@@ -52,6 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = install_metrics(app, database)
     install_error_handlers(app)
     install_dashboard(app)
-    for router in (health_router, audits_router, reviews_router, exports_router, keys_router):
+    routers = (
+        health_router,
+        thumbnails_router,
+        audits_router,
+        reviews_router,
+        exports_router,
+        keys_router,
+    )
+    for router in routers:
         app.include_router(router)
     return app

@@ -164,9 +164,9 @@ def _first_embedded_key(settings: Settings) -> str | None:
 
 
 def _queue_demo_audit(settings: Settings) -> None:
-    from .audits.demo import queue_demo_audit
     from .auth.schemas import Principal
     from .db import Database
+    from .demo import queue_demo_audit
     from .queue import AuditQueue
     from .storage import Storage
 

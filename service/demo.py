@@ -15,12 +15,12 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from ..auth.schemas import Principal
-from ..config import Settings
-from ..queue import AuditQueue
-from ..storage import ReceivedUpload, Storage
-from .models import Audit
-from .service import create_audit
+from .audits.models import Audit
+from .audits.service import create_audit
+from .auth.schemas import Principal
+from .config import Settings
+from .queue import AuditQueue
+from .storage import ReceivedUpload, Storage
 
 DEFECTS = ("crazing", "inclusion", "patches", "pitted", "scratches")
 IMAGE_SIDE = 40

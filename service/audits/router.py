@@ -1,4 +1,4 @@
-"""The audits API: upload, read, cancel, delete, re-audit, samples and thumbnails."""
+"""The audits API: upload, read, cancel, delete, re-audit, and samples."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
 
 from ..auth.dependencies import Admin, Reviewer, UploadingAdmin
 from ..dependencies import QueueDep, SessionDep, SettingsDep, StorageDep
@@ -152,27 +151,8 @@ def list_samples(
     return samples.list_samples(session, audit_id, where, order=order, limit=limit, cursor=cursor)
 
 
-# Sample ids may be image paths with slashes, hence `:path`; the image route comes first.
-@router.get(
-    "/{audit_id}/samples/{sample_id:path}/image",
-    response_class=FileResponse,
-    responses={200: {"content": {"image/jpeg": {}}}},
-)
-def sample_image(
-    audit_id: uuid.UUID,
-    sample_id: StoredText,
-    session: SessionDep,
-    settings: SettingsDep,
-    storage: StorageDep,
-    _reviewer: Reviewer,
-    size: Annotated[int, Query(ge=16, le=1024)] = 256,
-) -> FileResponse:
-    path = samples.thumbnail(
-        session, storage, audit_id, sample_id, size=size, max_pixels=settings.max_image_pixels
-    )
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
-
-
+# Sample ids may be image paths with slashes, hence `:path`; the thumbnails' route for
+# `.../image` is installed before this one.
 @router.get("/{audit_id}/samples/{sample_id:path}", response_model=SampleOut)
 def get_sample(
     audit_id: uuid.UUID, sample_id: StoredText, session: SessionDep, _reviewer: Reviewer

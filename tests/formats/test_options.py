@@ -1,6 +1,5 @@
 """AuditConfig: the one declaration of the options, their defaults and their rules."""
 
-
 import pytest
 
 from formats.options import (

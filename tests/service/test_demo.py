@@ -6,8 +6,8 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from service.audits.demo import DEFECTS, generate_demo, queue_demo_audit
 from service.auth.schemas import Principal
+from service.demo import DEFECTS, generate_demo, queue_demo_audit
 
 
 def test_demo_moves_the_stated_share_of_images_to_wrong_folders():

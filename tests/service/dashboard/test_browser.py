@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.audits.demo import generate_demo
+from service.demo import generate_demo
 from tests.conftest import service_missing
 from tests.service.test_cli import embedded_environment, free_port
 

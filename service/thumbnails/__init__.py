@@ -1,0 +1,1 @@
+"""Thumbnails of the images of an audit's samples."""

@@ -1,0 +1,57 @@
+"""Thumbnails of an image audit's samples: made from the stored upload once, then cached."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from formats import PILLOW_FORMATS, DatasetError, displayable, read_image_bytes
+
+from ..audits.samples import require_sample
+from ..audits.service import require_audit
+from ..errors import InvalidInput, NotFound
+from ..storage import Storage
+
+# A thumbnail's source may be larger than its pixels suggest (PNG text chunks and the like).
+MAX_SOURCE_BYTES = 256 * 1024 * 1024
+
+
+def thumbnail(
+    session: Session,
+    storage: Storage,
+    audit_id: uuid.UUID,
+    sample_id: str,
+    *,
+    size: int,
+    max_pixels: int,
+) -> Path:
+    """A JPEG of the sample's image fitted in ``size`` pixels, made once and then cached."""
+    audit = require_audit(session, audit_id)
+    sample = require_sample(session, audit_id, sample_id)
+    if sample.image_path is None or audit.upload_kind != "zip":
+        raise NotFound(f"sample {sample_id!r} has no image", code="no_image")
+    cached = storage.thumbnail_path(audit_id, sample.row_index, size)
+    if cached.exists():
+        return cached
+    source = storage.upload_path(audit_id, audit.upload_kind)
+    try:
+        data = read_image_bytes(source, sample.image_path, max_bytes=MAX_SOURCE_BYTES)
+        with Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as image:
+            if image.width * image.height > max_pixels:
+                raise InvalidInput(f"image {sample.image_path!r} is too large to show")
+            shown = displayable(image)
+            shown.thumbnail((size, size))
+    except (DatasetError, OSError, UnidentifiedImageError) as exc:
+        raise NotFound(
+            f"the image of sample {sample_id!r} cannot be read ({exc})", code="no_image"
+        ) from None
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{uuid.uuid4().hex}.part")
+    shown.save(partial, format="JPEG", quality=85)
+    # Written aside and renamed, so a concurrent request never serves half a file.
+    partial.replace(cached)
+    return cached
