@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from .limits import Limits
 
 NESTED_ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 _IGNORED_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
+# What reading a damaged archive raises.
+ZIP_ERRORS = (zipfile.BadZipFile, EOFError, zlib.error)
 # Members this small cannot inflate into anything harmful, and blank BMPs or TIFFs of a few
 # hundred KB legitimately compress far beyond any sane ratio cap.
 _RATIO_MIN_BYTES = 1 << 20
@@ -104,7 +107,7 @@ def list_zip(source: Path, limits: Limits) -> tuple[list[str], str]:
     try:
         with zipfile.ZipFile(source) as archive:
             files = check_members(archive.infolist(), limits)
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise bad_zip(exc) from None
     nested = next(
         (f for f in files if not is_ignored(f) and f.lower().endswith(NESTED_ARCHIVES)), None

@@ -22,6 +22,7 @@ import pandas as pd
 from PIL import Image, ImageOps
 
 from .archives import (
+    ZIP_ERRORS,
     bad_zip,
     check_members,
     is_ignored,
@@ -182,7 +183,7 @@ def opener(source: Path, is_zip: bool) -> Iterator[Callable[[str], IO[bytes]]]:
     try:
         with zipfile.ZipFile(source) as archive:
             yield archive.open
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise bad_zip(exc) from None
 
 
@@ -324,7 +325,7 @@ def read_member(source: Path, image_path: str, *, limits: Limits, max_bytes: int
             check_members([info], limits)
             _check_size(image_path, info.file_size, max_bytes)
             return archive.read(info)
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise bad_zip(exc) from None
 
 

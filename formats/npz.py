@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from .archives import check_members
+from .archives import ZIP_ERRORS, check_members
 from .dataset import Kind
 from .errors import DatasetError
 from .labels import Locate, id_texts, label_texts, number_texts
@@ -99,7 +99,7 @@ def open_npz(path: Path, limits: Limits) -> Iterator[tuple[NpzArrays, Callable[[
                 return handle
 
             yield arrays, open_features
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except (*ZIP_ERRORS, ValueError, OSError) as exc:
         if isinstance(exc, DatasetError):
             raise
         raise DatasetError(f"cannot read the .npz: {exc}", code="unreadable_table") from None

@@ -517,6 +517,15 @@ ARRAYS = [
         "duplicate_id",
         "'a'",
     ),
+    BadUpload(
+        "npz-data-not-matching-its-checksum",
+        upload(
+            "d.npz",
+            npz(X=np.full((4, 2), 1.5), y=Y).replace(b"\x00\x00\xf8\x3f", b"\x00\x00\xf8\x40", 1),
+        ),
+        "unreadable_table",
+        "Bad CRC",
+    ),
 ]
 
 CONFIGS = [
