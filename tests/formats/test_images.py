@@ -406,3 +406,15 @@ def test_loads_the_neu_surface_defect_images(tmp_path: Path) -> None:
     assert dataset.features.shape == (1800, 32, 32, 3)
     assert np.bincount(dataset.labels).tolist() == [300] * 6
     assert dataset.image_paths[0].startswith("crazing/")
+
+
+def test_images_are_turned_upright_by_their_exif_orientation(tmp_path: Path) -> None:
+    pixels = np.zeros((16, 16), np.uint8)
+    pixels[:, 8:] = 255  # dark left half, bright right half, as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter clockwise: the dark half on top
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
+    members = {f"{c}/{i}.jpg": buffer.getvalue() for c in ("a", "b") for i in range(2)}
+    image = load_dataset(make_zip(tmp_path / "set.zip", members), image_size=16).features[0, ..., 0]
+    assert image[:8].mean() < 64 and image[8:].mean() > 192
