@@ -30,7 +30,7 @@ from formats import Dataset
 from worker.engine import AuditConfig, audit
 from worker.engine.flagging import flag_samples
 from worker.engine.tensors import describe_device, prepare_tensors, resolve_device
-from worker.engine.train import default_epochs, record_training
+from worker.engine.train import record_training
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT = "labelaudit (default)"
@@ -57,7 +57,7 @@ Method = Callable[[Dataset, AuditConfig], dict[str, Detection]]
 def labelaudit_default(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
     result = audit(dataset, config)
     flags = result.flags
-    epochs = default_epochs(config, is_image=dataset.kind == "image")
+    epochs = config.epochs_for(dataset.n_samples)
     detection = Detection(
         flags.flagged,
         flags.score,
@@ -84,7 +84,7 @@ def labelaudit_crossfit(dataset: Dataset, config: AuditConfig) -> dict[str, Dete
     warm = history.given_probability[len(history.given_probability) // 4 :]
     flags = flag_samples(history.window_probabilities, dataset.labels, given_history=warm)
     seconds = time.perf_counter() - started
-    epochs = default_epochs(config, is_image=dataset.kind == "image")
+    epochs = config.epochs_for(dataset.n_samples)
     compute = dataset.n_samples * epochs
     ours = Detection(
         flags.flagged,
@@ -123,7 +123,7 @@ def cleanlab_reference(dataset: Dataset, config: AuditConfig) -> dict[str, Detec
     probabilities = record_training(tensors, ce).window_probabilities[0]
     flagged = find_label_issues(dataset.labels, probabilities)
     score = 1.0 - get_label_quality_scores(dataset.labels, probabilities)
-    epochs = default_epochs(config, is_image=dataset.kind == "image")
+    epochs = config.epochs_for(dataset.n_samples)
     return {
         REFERENCE: Detection(
             flagged,
@@ -219,6 +219,14 @@ def load(name: str, args: argparse.Namespace, *, seed: int) -> tuple[Dataset, st
     raise SystemExit(f"unknown dataset {name!r}")
 
 
+def merge_row(store: Path, row: dict) -> list[dict]:
+    """The stored rows with ``row`` replacing the one of the same dataset, noise, method and
+    seed; read afresh each time, so that invocations running side by side keep each other's."""
+    rows = json.loads(store.read_text())["rows"] if store.exists() else []
+    key = (row["dataset"], row["noise"], row["method"], row["seed"])
+    return [r for r in rows if (r["dataset"], r["noise"], r["method"], r["seed"]) != key] + [row]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", default="digits,neu,neu-longtail,fashion-mnist")
@@ -233,7 +241,6 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.out / "detect.json"
-    rows = json.loads(store.read_text())["rows"] if store.exists() else []
     meta = {
         "torch": torch.__version__,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
@@ -242,6 +249,8 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         for name in args.datasets.split(","):
             dataset, description = load(name, args, seed=seed)
+            if name.startswith("neu") and args.neu_size != 64:
+                name = f"{name}-{args.neu_size}px"
             config = AuditConfig(seed=seed, device=args.device)
             for setting, inject in noise_settings(dataset, name, seed=seed).items():
                 if args.noise and setting not in args.noise.split(","):
@@ -260,14 +269,9 @@ def main() -> None:
                             **score(detection, dataset.labels, noisy),
                         }
                         print(json.dumps(row), flush=True)
-                        key = (name, setting, label, seed)
-                        rows = [
-                            r
-                            for r in rows
-                            if (r["dataset"], r["noise"], r["method"], r["seed"]) != key
-                        ] + [row]
-                    store.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-                    write_detection_markdown(args.out / "detect.md", meta, rows)
+                        rows = merge_row(store, row)
+                        store.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+                        write_detection_markdown(args.out / "detect.md", meta, rows)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,20 @@ Loss = Literal[
 LOSSES: tuple[str, ...] = get_args(Loss)
 Mode = Literal["dynamics", "crossval"]
 Device = Literal["auto", "cpu", "cuda"]
-# Epochs when the config leaves them to the data: images learn in fewer passes.
-DEFAULT_EPOCHS = {"image": 20, "table": 40}
+# Epochs left to the data give the network about TARGET_STEPS optimiser steps, within
+# EPOCH_BOUNDS: the default batch holds 1/40 of the samples, so a set of up to ~10,000
+# trains 40 epochs (a small image set needs them to fit its hard clean samples, which would
+# otherwise be flagged with the wrong ones) and one of 20,000 or more trains 20.
+TARGET_STEPS = 1600
+AUGMENT_BELOW = 1000
+EPOCH_BOUNDS = (20, 40)
 MAX_SEED = 2**32 - 1
 
 
 def default_epochs_text() -> str:
-    """``20 for images, 40 for tables``: what epochs left unset mean, for help texts."""
-    return ", ".join(f"{n} for {kind}s" for kind, n in DEFAULT_EPOCHS.items())
+    """What epochs left unset mean, for help texts."""
+    low, high = EPOCH_BOUNDS
+    return f"{high} up to about 10,000 samples, fewer for larger sets (at least {low})"
 
 
 class ConfigError(ValueError):
@@ -66,9 +72,8 @@ class AuditConfig:
     image_size: int | None = None
     batch_size: int | None = None
     learning_rate: float | None = None
-    # Off by default: augmentation keeps the model from fitting hard clean samples, which
-    # then stay below k together with the wrong ones (bench/results/detect-notes.md).
-    augment: bool = False
+    # Image augmentation (crops and flips) in training; None: see `augments`.
+    augment: bool | None = None
     # Truncated Lq (Zhang & Sabuncu 2018): every `prune_every` epochs from `prune_start`, the
     # samples whose given-label probability is below `prune_k` stop contributing. None: the
     # default of :func:`worker.engine.train.first_pruned_epoch`.
@@ -131,9 +136,27 @@ class AuditConfig:
         if not self.gw_sigma > 0:
             raise ConfigError(f"gw_sigma must be > 0; got {self.gw_sigma}")
 
-    def epochs_for(self, kind: str) -> int:
-        """The epochs an audit of a ``kind`` ("image" or "table") dataset trains for."""
-        return self.epochs if self.epochs is not None else DEFAULT_EPOCHS[kind]
+    def augments(self, n_samples: int) -> bool:
+        """Whether training on ``n_samples`` images augments them.
+
+        Left to the data, only sets under :data:`AUGMENT_BELOW` images are: without it a
+        network memorises a small set's wrong labels before truncated Lq prunes them, while
+        on a larger one augmentation keeps it from fitting the hard clean samples, which are
+        then flagged with the wrong ones (``bench/results/detect-notes.md``).
+        """
+        return self.augment if self.augment is not None else n_samples < AUGMENT_BELOW
+
+    def batch_size_for(self, n_samples: int) -> int:
+        """The training batch for ``n_samples``: 1/40 of them, between 32 and 256."""
+        return self.batch_size or min(max(n_samples // 40, 32), 256)
+
+    def epochs_for(self, n_samples: int) -> int:
+        """The epochs an audit of ``n_samples`` trains for (see :data:`TARGET_STEPS`)."""
+        if self.epochs is not None:
+            return self.epochs
+        steps_per_epoch = math.ceil(n_samples / self.batch_size_for(n_samples))
+        low, high = EPOCH_BOUNDS
+        return min(max(math.ceil(TARGET_STEPS / steps_per_epoch), low), high)
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any]) -> AuditConfig:

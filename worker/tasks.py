@@ -183,7 +183,7 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
     outcome = to_outcome(result, list(dataset.image_paths) if dataset.kind == "image" else None)
     outcome = replace(
         outcome,
-        epochs=config.epochs_for(dataset.kind),
+        epochs=config.epochs_for(dataset.n_samples),
         image_size=int(dataset.features.shape[1]) if dataset.kind == "image" else None,
     )
     if dataset.kind == "table":

@@ -20,9 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("audits") as batch:
         batch.add_column(sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True))
         # Audits queued before this revision were sent to the default queue.
-        batch.add_column(
-            sa.Column("queue", sa.String(64), nullable=False, server_default="cpu")
-        )
+        batch.add_column(sa.Column("queue", sa.String(64), nullable=False, server_default="cpu"))
     op.create_index("ix_audits_status_lease_expires_at", "audits", ["status", "lease_expires_at"])
 
 

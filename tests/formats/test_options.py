@@ -3,8 +3,9 @@
 import pytest
 
 from formats.options import (
-    DEFAULT_EPOCHS,
+    EPOCH_BOUNDS,
     LOSSES,
+    TARGET_STEPS,
     AuditConfig,
     ConfigError,
     default_epochs_text,
@@ -19,11 +20,18 @@ def test_specs_carry_the_declared_types_choices_and_defaults():
     assert mode.choices == ("dynamics", "crossval")
 
 
-def test_epochs_left_unset_resolve_per_kind():
-    assert AuditConfig().epochs_for("image") == DEFAULT_EPOCHS["image"]
-    assert AuditConfig().epochs_for("table") == DEFAULT_EPOCHS["table"]
-    assert AuditConfig(epochs=3, window=2).epochs_for("table") == 3
-    assert default_epochs_text() == "20 for images, 40 for tables"
+def test_epochs_left_unset_give_about_the_target_number_of_steps():
+    low, high = EPOCH_BOUNDS
+    # Up to ~10,000 samples a batch is 1/40 of them: 40 steps an epoch.
+    assert AuditConfig().epochs_for(300) == AuditConfig().epochs_for(10_000) == high
+    # 15,000 samples in batches of 256: 59 steps an epoch.
+    assert AuditConfig().epochs_for(15_000) == -(-TARGET_STEPS // 59)
+    assert AuditConfig().epochs_for(60_000) == low
+    assert AuditConfig(batch_size=1000).epochs_for(10_000) == high
+    assert AuditConfig(epochs=3, window=2).epochs_for(60_000) == 3
+    assert default_epochs_text() == (
+        "40 up to about 10,000 samples, fewer for larger sets (at least 20)"
+    )
 
 
 @pytest.mark.parametrize(

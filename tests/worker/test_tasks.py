@@ -160,4 +160,4 @@ def test_a_cancelled_audit_stops_at_its_next_progress_report(tasks, database, se
 def _empty_outcome():
     from service.audits.execution import AuditOutcome
 
-    return AuditOutcome([], [], [], [], [], [], None, {}, [], 0.0, "cpu")
+    return AuditOutcome([], [], [], [], [], [], None, {}, {}, [], 0.0, "cpu")

@@ -53,10 +53,6 @@ class _Span:
     width: float
 
 
-def default_epochs(config: AuditConfig, *, is_image: bool) -> int:
-    return config.epochs_for("image" if is_image else "table")
-
-
 def first_pruned_epoch(config: AuditConfig, *, is_image: bool, epochs: int) -> int:
     """The epoch after which truncated Lq first prunes.
 
@@ -99,7 +95,7 @@ def record_training(
         ``given_probability`` is ``(epochs, n)``, ``window_probabilities`` ``(W, n, c)``.
     """
     started = time.perf_counter()
-    epochs = default_epochs(config, is_image=tensors.is_image)
+    epochs = config.epochs_for(tensors.n_samples)
     window = min(config.window, epochs)
     parts = _training_parts(tensors.labels_np, config)
     first_pruned = first_pruned_epoch(config, is_image=tensors.is_image, epochs=epochs)
@@ -209,7 +205,8 @@ class _Run:
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
             self.optimizer, T_max=epochs, eta_min=lr / 50
         )
-        self.batch_size = config.batch_size or int(np.clip(train_index.size // 40, 32, 256))
+        self.batch_size = config.batch_size_for(train_index.size)
+        self.augment = tensors.is_image and config.augments(tensors.n_samples)
         holdout_size = int(round(config.holdout_fraction * train_index.size))
         shuffled = np.random.default_rng(seed).permutation(train_index)
         self.holdout = np.sort(shuffled[:holdout_size])
@@ -229,7 +226,7 @@ class _Run:
             if checkpoint is not None:
                 checkpoint.check_stop()
             inputs, labels = self.tensors.batch(batch)
-            if self.tensors.is_image and self.config.augment:
+            if self.augment:
                 inputs = augment_images(inputs, self.generator)
             with self.tensors.autocast():
                 logits = self.model(inputs)
@@ -328,7 +325,6 @@ def _build_model(tensors: TrainingTensors) -> nn.Module:
 
 __all__ = [
     "TrainingHistory",
-    "default_epochs",
     "record_training",
     "resolve_device",
     "stratified_folds",

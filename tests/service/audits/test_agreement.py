@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from formats import Dataset
-from formats.options import DEFAULT_EPOCHS
+from formats.options import AuditConfig
 
 from .corpus import GOOD, through_loader
 from .files import archive, class_images, png_claiming
@@ -49,7 +49,10 @@ def test_the_accepted_uploads_audit_to_the_end(
         if loaded.kind == "image":
             assert (summary["epochs"], summary["image_size"]) == (2, loaded.features.shape[1])
         else:
-            assert (summary["epochs"], summary["image_size"]) == (DEFAULT_EPOCHS["table"], None)
+            assert (summary["epochs"], summary["image_size"]) == (
+                AuditConfig().epochs_for(loaded.n_samples),
+                None,
+            )
 
 
 def test_the_cli_and_the_api_refuse_an_oversize_image_with_the_same_words(client, admin, tmp_path):

@@ -21,6 +21,7 @@ def finished_audit(database):
         "samples": 8,
         "flagged": 4,
         "estimated_errors": {"bolt": 3, "nut": 1},
+        "thresholds": {"bolt": 0.5, "nut": 0.5},
         "confusion": [{"given": "bolt", "suggested": "nut", "count": 4}],
         "seconds": 2.0,
         "feature_names": ["length_mm", "mass_g"],

@@ -108,7 +108,7 @@ def test_upload_form_explains_the_defaults(client, admin):
     assert '<option value="tgce" selected>' in html and '<option value="ce">' in html
     assert 'id="upload-k" name="k"' in html and 'placeholder="automatic"' in html
     assert "k is chosen per class" in html
-    assert "20 for images, 40 for tables" in html
+    assert "40 up to about 10,000 samples" in html
 
 
 def test_an_unknown_audit_is_a_not_found_page(client, admin):
