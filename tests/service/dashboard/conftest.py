@@ -1,6 +1,72 @@
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
+from tests.conftest import service_missing
 from tests.seeding import DEFAULT_SUMMARY, write_audit
+from tests.service.test_cli import embedded_environment, free_port
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, Service, ready, wait_for_text
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_missing("Playwright is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.exists():
+        service_missing(f"Chromium is missing at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """`labelaudit serve` on a free port and a fresh data directory, as a user runs it; its
+    output goes to a file, which never fills up the way an unread pipe does."""
+    root = tmp_path_factory.mktemp("dashboard")
+    environment = embedded_environment(root / "var")
+    port = free_port()
+    log_path = root / "serve.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "labelaudit", "serve", "--port", str(port)],
+            env=environment,
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        printed = wait_for_text(log_path, "shown only now", process, timeout=60)
+        admin_key = re.search(r"shown only now\): (\S+)", printed).group(1)  # type: ignore[union-attr]
+        reviewer_key = subprocess.run(
+            [sys.executable, "-m", "labelaudit", "keys", "create"]
+            + ["--name", "reviewer-bob", "--role", "reviewer"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while not ready(url):
+            assert time.monotonic() < deadline, f"never ready:\n{log_path.read_text()[-3000:]}"
+            time.sleep(0.2)
+        yield Service(url, admin_key, reviewer_key)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -12,38 +12,26 @@ from __future__ import annotations
 import csv
 import io
 import re
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from service.demo import generate_demo
-from tests.conftest import service_missing
-from tests.service.test_cli import embedded_environment, free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
-LAPTOP = {"width": 1366, "height": 900}
-TABLET = {"width": 820, "height": 1180}
+from .browser import (
+    IMAGES_LOADED,
+    LAPTOP,
+    TABLET,
+    screenshot,
+    sign_in,
+    wait_until,
+    watched,
+)
+
 AUDIT_NAME = "Steel surfaces, line 3"
 EPOCHS = 20  # long enough (about 10 s on one CPU thread) to watch the progress bar move
-# The thumbnails in view (those below load lazily, when scrolled to) have arrived.
-IMAGES_LOADED = """() => [...document.querySelectorAll(".card img")]
-    .filter((image) => image.getBoundingClientRect().top < innerHeight)
-    .every((image) => image.complete)"""
 # An audit row as the list shows it, read in one go: the row is redrawn as the audit moves on.
 ROW_STATE = """id => {
     const row = document.querySelector(`tr[data-audit-id="${id}"]`);
@@ -56,128 +44,12 @@ ROW_STATE = """id => {
 }"""
 
 
-class Service:
-    def __init__(self, url: str, admin_key: str, reviewer_key: str) -> None:
-        self.url = url
-        self.admin_key = admin_key
-        self.reviewer_key = reviewer_key
-
-    def api(self, key: str) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-        )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_missing("Playwright is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        service_missing(f"Chromium is missing at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def wait_for_text(path: Path, marker: str, process: subprocess.Popen[str], timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while marker not in (text := path.read_text()):
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"labelaudit serve did not print {marker!r}:\n{text[-3000:]}")
-        time.sleep(0.2)
-    return text
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """`labelaudit serve` on a free port and a fresh data directory, as a user runs it; its
-    output goes to a file, which never fills up the way an unread pipe does."""
-    root = tmp_path_factory.mktemp("dashboard")
-    environment = embedded_environment(root / "var")
-    port = free_port()
-    log_path = root / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "labelaudit", "serve", "--port", str(port)],
-            env=environment,
-            cwd=root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    try:
-        printed = wait_for_text(log_path, "shown only now", process, timeout=60)
-        admin_key = re.search(r"shown only now\): (\S+)", printed).group(1)  # type: ignore[union-attr]
-        reviewer_key = subprocess.run(
-            [sys.executable, "-m", "labelaudit", "keys", "create"]
-            + ["--name", "reviewer-bob", "--role", "reviewer"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.strip()
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while not ready(url):
-            assert time.monotonic() < deadline, f"never ready:\n{log_path.read_text()[-3000:]}"
-            time.sleep(0.2)
-        yield Service(url, admin_key, reviewer_key)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-
-
-def ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     """120 steel-surface images in five class folders, 12 of them in a wrong folder."""
     path = tmp_path / "steel-line-3.zip"
     path.write_bytes(generate_demo(per_class=24, wrong_share=0.1, seed=3).archive)
     return path
-
-
-def wait_until(page: Any, script: str, timeout: float = 15) -> None:
-    """Poll ``script`` (a function) until it returns true. Not page.wait_for_function: it
-    compiles its predicate with eval, which the pages' Content-Security-Policy forbids."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(script):
-        assert time.monotonic() < deadline, f"still false after {timeout} s: {script}"
-        page.wait_for_timeout(100)
-
-
-def screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
-
-
-def watched(context: Any, problems: list[str]) -> Any:
-    """Collect the script errors and Content-Security-Policy violations of every page."""
-    context.on("weberror", lambda error: problems.append(f"script error: {error.error}"))
-    context.on(
-        "console",
-        lambda message: (
-            problems.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return context
-
-
-def sign_in(page: Any, service: Service, key: str) -> None:
-    page.goto(f"{service.url}/")
-    assert "/sign-in?next=" in page.url, "signed out, the list sends the browser to sign in"
-    page.fill("#key", key)
-    page.click("form[action='/sign-in'] button[type=submit]")
-    page.wait_for_url(f"{service.url}/")
 
 
 def test_review_an_audit_in_the_browser(browser, service, dataset):

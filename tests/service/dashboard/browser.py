@@ -1,0 +1,92 @@
+"""What the browser tests share: Chromium's settings, the running service's address and
+keys, and small page helpers. The fixtures that start them are in conftest.py."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
+LAPTOP = {"width": 1366, "height": 900}
+TABLET = {"width": 820, "height": 1180}
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# The thumbnails in view (those below load lazily, when scrolled to) have arrived.
+IMAGES_LOADED = """() => [...document.querySelectorAll(".card img")]
+    .filter((image) => image.getBoundingClientRect().top < innerHeight)
+    .every((image) => image.complete)"""
+
+
+class Service:
+    def __init__(self, url: str, admin_key: str, reviewer_key: str) -> None:
+        self.url = url
+        self.admin_key = admin_key
+        self.reviewer_key = reviewer_key
+
+    def api(self, key: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+
+
+def wait_for_text(path: Path, marker: str, process: subprocess.Popen[str], timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while marker not in (text := path.read_text()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"labelaudit serve did not print {marker!r}:\n{text[-3000:]}")
+        time.sleep(0.2)
+    return text
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def wait_until(page: Any, script: str, timeout: float = 15) -> None:
+    """Poll ``script`` (a function) until it returns true. Not page.wait_for_function: it
+    compiles its predicate with eval, which the pages' Content-Security-Policy forbids."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {script}"
+        page.wait_for_timeout(100)
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+
+def watched(context: Any, problems: list[str]) -> Any:
+    """Collect the script errors and Content-Security-Policy violations of every page."""
+    context.on("weberror", lambda error: problems.append(f"script error: {error.error}"))
+    context.on(
+        "console",
+        lambda message: (
+            problems.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return context
+
+
+def sign_in(page: Any, service: Service, key: str) -> None:
+    page.goto(f"{service.url}/")
+    assert "/sign-in?next=" in page.url, "signed out, the list sends the browser to sign in"
+    page.fill("#key", key)
+    page.click("form[action='/sign-in'] button[type=submit]")
+    page.wait_for_url(f"{service.url}/")
