@@ -418,3 +418,12 @@ def test_images_are_turned_upright_by_their_exif_orientation(tmp_path: Path) -> 
     members = {f"{c}/{i}.jpg": buffer.getvalue() for c in ("a", "b") for i in range(2)}
     image = load_dataset(make_zip(tmp_path / "set.zip", members), image_size=16).features[0, ..., 0]
     assert image[:8].mean() < 64 and image[8:].mean() > 192
+
+
+def test_an_image_that_is_no_image_is_named_without_internals(tmp_path: Path) -> None:
+    members = {**two_classes(), "scratch/broken.png": b"this is not a png"}
+    with pytest.raises(DatasetError) as raised:
+        load_dataset(make_zip(tmp_path / "set.zip", members))
+    message = str(raised.value)
+    assert "<" not in message and "ZipExtFile" not in message, message
+    assert message.startswith("image scratch/broken.png is not a PNG, JPEG, BMP, TIFF, GIF or WebP"), message
