@@ -46,13 +46,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         database.dispose()
 
-    # /docs and /redoc load Swagger UI and ReDoc from files the package ships, not from a
-    # CDN: factory networks are often cut off from the internet.
+    # /docs loads Swagger UI from files a package ships, not from a CDN: factory networks are
+    # often cut off from the internet. No ReDoc: its page links out to its maker's site.
     app = FastAPIOffline(
         title="labelaudit",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        redoc_url=None,
         static_url="/docs/assets",
         swagger_ui_parameters={"validatorUrl": None},
     )

@@ -21,14 +21,19 @@ from .browser import DESKTOP, PHONE, Service, screenshot, sign_in, wait_until, w
 AUDIT_NAME = "Steel surfaces, a long name for a narrow screen"
 # The accessible name of every visible button and link, and its visible text without the
 # key hints (<kbd>, announced through aria-keyshortcuts instead).
-NAMES_AND_TEXTS = """() => [...document.querySelectorAll("a[href], button, [role=button]")]
+NAMES_AND_TEXTS = """() => {
+    document.querySelectorAll("[data-name-check]").forEach((element) => {
+        delete element.dataset.nameCheck;
+    });
+    return [...document.querySelectorAll("a[href], button, [role=button]")]
     .filter((element) => element.checkVisibility() && element.getClientRects().length > 0)
     .map((element, index) => {
         element.dataset.nameCheck = String(index);
         const copy = element.cloneNode(true);
         copy.querySelectorAll("kbd").forEach((key) => key.remove());
         return [String(index), copy.textContent.replace(/\\s+/g, " ").trim()];
-    })"""
+    });
+}"""
 # The colour of an element's text and of the first background behind it that is not
 # transparent, as [r, g, b] in 0..255.
 COLOURS = """(element) => {
@@ -95,19 +100,22 @@ def test_the_api_docs_work_without_internet_and_no_page_names_another_host(
     page.context.route("**/*", only_our_host)
     page.goto(f"{service.url}/docs")
     expect(page.locator(".opblock").first).to_be_visible()
-    expect(page.locator(".opblock-summary-path", has_text="/audits/{audit_id}/samples").first)
+    path = page.locator(".opblock-summary-path", has_text="/audits/{audit_id}/samples")
+    expect(path.first).to_be_visible()
     screenshot(page, "docs.png")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "docs-phone.png")
+    page.set_viewport_size(DESKTOP)
+    # Swagger UI only: ReDoc's page links to its maker's site.
+    assert page.goto(f"{service.url}/redoc").status == 404
     for path in (
         "/docs",
-        "/redoc",
         "/",
         f"/audits/{audit_id}",
         f"/audits/{audit_id}/review",
         "/sign-in",
     ):
         answer = page.goto(f"{service.url}{path}")
-        if answer.status == 404:
-            continue
         assert answer.ok, f"{path}: {answer.status}"
         page.wait_for_load_state("networkidle")
         hosts = page.evaluate(
@@ -117,9 +125,6 @@ def test_the_api_docs_work_without_internet_and_no_page_names_another_host(
         )
         others = {host for host in hosts if host != own_host}
         assert not others, f"{path} names {others}"
-    assert elsewhere == [], elsewhere
-    page.goto(f"{service.url}/redoc")
-    expect(page.locator("h1", has_text="labelaudit")).to_be_visible()
     assert elsewhere == [], elsewhere
 
 
@@ -159,8 +164,10 @@ def test_the_audits_list_fits_a_phone(browser, service, audit_id):
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, (
             f"{part.inner_text()!r} is off-screen: {box}"
         )
-    for label in ("Samples", "Flagged", "Reviewed"):
-        expect(row).to_contain_text(label)
+    headings = row.locator("td.num").evaluate_all(
+        "cells => cells.map((cell) => getComputedStyle(cell, '::before').content)"
+    )
+    assert headings == ['"Samples"', '"Flagged"', '"Reviewed"'], "each count shows its heading"
     context.close()
 
 
@@ -189,6 +196,9 @@ def test_clear_selection_is_readable(page, service, audit_id):
     for button in page.locator("#bulk-bar button").all():
         ratio = contrast(button.evaluate(COLOURS))
         assert ratio >= 4.5, f"{button.inner_text()!r} has a contrast of {ratio:.2f}:1"
+    page.set_viewport_size(PHONE)
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "bulk-bar-phone.png")
     clear.click()
     expect(page.locator("#bulk-bar")).to_be_hidden()
 
