@@ -8,7 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, delete, func, null, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Row,
+    and_,
+    case,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .models import Audit, Sample
@@ -88,9 +100,7 @@ def sample_page(
     (``margin``; classes without a k are left out)."""
     margin = threshold_margin(thresholds)
     query = (
-        select(Sample)
-        .where(Sample.audit_id == audit_id, *_conditions(where, margin))
-        .limit(limit)
+        select(Sample).where(Sample.audit_id == audit_id, *_conditions(where, margin)).limit(limit)
     )
     if order == "margin":
         query = query.where(margin.is_not(None)).order_by(margin, Sample.row_index)
@@ -122,7 +132,7 @@ def sample_page(
 def threshold_margin(thresholds: dict[str, float]) -> ColumnElement[float]:
     """A sample's given-label confidence minus its class's k (NULL for a class without one)."""
     if not thresholds:
-        return null()
+        return type_coerce(null(), Float)
     return Sample.confidence - case(thresholds, value=Sample.given_label)
 
 

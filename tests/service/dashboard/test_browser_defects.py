@@ -82,9 +82,7 @@ def page(browser: Any, service: Service) -> Iterator[Any]:
     assert problems == [], problems
 
 
-def test_the_api_docs_work_without_internet_and_no_page_names_another_host(
-    page, service, audit_id
-):
+def test_the_api_docs_work_without_internet_and_no_page_names_another_host(page, service, audit_id):
     from playwright.sync_api import expect
 
     own_host = urlsplit(service.url).netloc
@@ -119,9 +117,9 @@ def test_the_api_docs_work_without_internet_and_no_page_names_another_host(
         assert answer.ok, f"{path}: {answer.status}"
         page.wait_for_load_state("networkidle")
         hosts = page.evaluate(
-            """() => [...document.querySelectorAll("[src], [href]")]
-                .map((element) => new URL(element.getAttribute("src") ?? element.getAttribute("href"),
-                                          location.href).host)"""
+            """() => [...document.querySelectorAll("[src], [href]")].map((element) =>
+                new URL(element.getAttribute("src") ?? element.getAttribute("href"), location.href)
+                    .host)"""
         )
         others = {host for host in hosts if host != own_host}
         assert not others, f"{path} names {others}"
@@ -158,7 +156,11 @@ def test_the_audits_list_fits_a_phone(browser, service, audit_id):
     screenshot(page, "list-phone.png", full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
-    for part in (*row.locator("td").all(), row.get_by_role("link", name="Review"), row.get_by_role("button", name="Delete")):
+    for part in (
+        *row.locator("td").all(),
+        row.get_by_role("link", name="Review"),
+        row.get_by_role("button", name="Delete"),
+    ):
         expect(part).to_be_visible()
         box = part.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, (
