@@ -98,7 +98,7 @@ def sample_page(
     """A page of samples, most suspicious first (``order=score``), in file order (``row``),
     or by how far their confidence lies above their class's k in ``thresholds``, lowest first
     (``margin``; classes without a k are left out)."""
-    margin = threshold_margin(thresholds)
+    margin = _threshold_margin(thresholds)
     query = (
         select(Sample).where(Sample.audit_id == audit_id, *_conditions(where, margin)).limit(limit)
     )
@@ -129,7 +129,7 @@ def sample_page(
     return list(session.scalars(query))
 
 
-def threshold_margin(thresholds: dict[str, float]) -> ColumnElement[float]:
+def _threshold_margin(thresholds: dict[str, float]) -> ColumnElement[float]:
     """A sample's given-label confidence minus its class's k (NULL for a class without one)."""
     if not thresholds:
         return type_coerce(null(), Float)
