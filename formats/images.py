@@ -19,7 +19,7 @@ from typing import IO
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .archives import (
     ZIP_ERRORS,
@@ -38,6 +38,7 @@ from .tables import ENCODING
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
 # Formats Pillow may use; keeping out EPS and friends means no external decoder ever runs.
 PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP")
+_FORMAT_NAMES = "PNG, JPEG, BMP, TIFF, GIF or WebP"
 LABELS_FILE = "labels.csv"
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N"})
 _COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"})
@@ -219,6 +220,14 @@ def open_image(
             code="image_too_large",
             member=member,
             limit=limits.max_image_pixels,
+        ) from None
+    except UnidentifiedImageError:
+        # Pillow's own message shows the stream's repr, which means nothing to a user.
+        raise DatasetError(
+            f"image {member} is not a {_FORMAT_NAMES} image: its content matches none of "
+            "them (a damaged file, or another kind of file with an image's name)",
+            code="unreadable_image",
+            member=member,
         ) from None
     # Decoders raise many exception types on malformed files; every one means a bad image.
     except Exception as exc:

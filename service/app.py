@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from .audits.router import router as audits_router
 from .auth import service as auth_service
@@ -45,7 +46,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         database.dispose()
 
-    app = FastAPI(title="labelaudit", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs loads Swagger UI from files a package ships, not from a CDN: factory networks are
+    # often cut off from the internet. No ReDoc: its page links out to its maker's site.
+    app = FastAPIOffline(
+        title="labelaudit",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redoc_url=None,
+        static_url="/docs/assets",
+        swagger_ui_parameters={"validatorUrl": None},
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.storage = storage

@@ -240,7 +240,15 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
     audit.status = "succeeded"
     audit.finished_at = audit.heartbeat_at = utcnow()
     audit.lease_expires_at = None
-    audit.progress = {"stage": "done", "epoch": 0, "epochs": 0, "fraction": 1.0, "eta_seconds": 0}
+    # The epochs trained stay readable: a finished audit reads "epoch 40 of 40", not 0 of 0.
+    epochs = outcome.epochs or 0
+    audit.progress = {
+        "stage": "done",
+        "epoch": epochs,
+        "epochs": epochs,
+        "fraction": 1.0,
+        "eta_seconds": 0,
+    }
     audit.summary = {
         "samples": len(rows),
         "flagged": sum(outcome.flagged),

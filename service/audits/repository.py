@@ -8,10 +8,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, delete, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Row,
+    and_,
+    case,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .models import Audit, Sample
+
+# "Just above the threshold": a given-label confidence from k up to k + this, k being the
+# sample's class's threshold (close calls the reviewer may want to check by hand).
+NEAR_THRESHOLD_BAND = 0.15
 
 
 @dataclass(frozen=True)
@@ -20,6 +36,7 @@ class SampleFilter:
     given_label: str | None = None
     suggested_label: str | None = None
     review: str = "any"
+    near_threshold: bool = False
 
 
 def get_audit(session: Session, audit_id: uuid.UUID, *, for_update: bool = False) -> Audit | None:
@@ -76,10 +93,23 @@ def sample_page(
     order: str,
     after: list[Any] | None,
     limit: int,
+    thresholds: dict[str, float],
 ) -> list[Sample]:
-    """A page of samples, most suspicious first (``order=score``) or in file order (``row``)."""
-    query = select(Sample).where(Sample.audit_id == audit_id, *_conditions(where)).limit(limit)
-    if order == "score":
+    """A page of samples, most suspicious first (``order=score``), in file order (``row``),
+    or by how far their confidence lies above their class's k in ``thresholds``, lowest first
+    (``margin``; classes without a k are left out)."""
+    margin = _threshold_margin(thresholds)
+    query = (
+        select(Sample).where(Sample.audit_id == audit_id, *_conditions(where, margin)).limit(limit)
+    )
+    if order == "margin":
+        query = query.where(margin.is_not(None)).order_by(margin, Sample.row_index)
+        if after is not None:
+            last_margin, row_index = after
+            query = query.where(
+                or_(margin > last_margin, and_(margin == last_margin, Sample.row_index > row_index))
+            )
+    elif order == "score":
         query = query.order_by(Sample.score.desc(), Sample.row_index)
         if after is not None:
             score, row_index = after
@@ -99,8 +129,17 @@ def sample_page(
     return list(session.scalars(query))
 
 
-def _conditions(where: SampleFilter) -> list[ColumnElement[bool]]:
+def _threshold_margin(thresholds: dict[str, float]) -> ColumnElement[float]:
+    """A sample's given-label confidence minus its class's k (NULL for a class without one)."""
+    if not thresholds:
+        return type_coerce(null(), Float)
+    return Sample.confidence - case(thresholds, value=Sample.given_label)
+
+
+def _conditions(where: SampleFilter, margin: ColumnElement[float]) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
+    if where.near_threshold:
+        conditions.append(margin.between(0.0, NEAR_THRESHOLD_BAND))
     if where.flagged is not None:
         conditions.append(Sample.flagged.is_(where.flagged))
     if where.given_label is not None:

@@ -143,11 +143,15 @@ def list_samples(
     given_label: StoredText | None = None,
     suggested_label: StoredText | None = None,
     review: Literal["pending", "done", "any"] = "any",
-    order: Literal["score", "row"] = "score",
+    near_threshold: bool = False,
+    order: Literal["score", "row", "margin"] = "score",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> SamplePage:
-    where = SampleFilter(flagged, given_label, suggested_label, review)
+    """Samples, most suspicious first (``order=score``), in file order (``row``), or by how
+    far their given-label confidence lies above their class's threshold k (``margin``).
+    ``near_threshold`` keeps those from k to k + 0.15: the close calls."""
+    where = SampleFilter(flagged, given_label, suggested_label, review, near_threshold)
     return samples.list_samples(session, audit_id, where, order=order, limit=limit, cursor=cursor)
 
 

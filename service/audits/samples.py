@@ -35,19 +35,28 @@ def list_samples(
     audit = require_succeeded(session, audit_id)
     after = None
     if cursor is not None:
-        after = decode_cursor(cursor, 2 if order == "score" else 1)
+        after = decode_cursor(cursor, 1 if order == "row" else 2)
         if not all(isinstance(value, int | float) for value in after):
             raise InvalidInput("the cursor is not valid", code="invalid_cursor")
+    thresholds = _thresholds(audit)
     rows = repository.sample_page(
-        session, audit_id, where, order=order, after=after, limit=limit + 1
+        session, audit_id, where, order=order, after=after, limit=limit + 1, thresholds=thresholds
     )
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
-        last = page[-1]
-        key = [last.score, last.row_index] if order == "score" else [last.row_index]
-        next_cursor = encode_cursor(key)
+        next_cursor = encode_cursor(_cursor_key(page[-1], order, thresholds))
     return SamplePage(items=[sample_out(audit, row) for row in page], next_cursor=next_cursor)
+
+
+def _cursor_key(last: Sample, order: str, thresholds: dict[str, float]) -> list[float]:
+    """Where the next page starts: the sort key of the last sample shown."""
+    if order == "row":
+        return [last.row_index]
+    if order == "margin":
+        # The same subtraction as the query's, so the page boundary compares equal.
+        return [last.confidence - thresholds[last.given_label], last.row_index]
+    return [last.score, last.row_index]
 
 
 def get_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> SampleOut:
@@ -90,6 +99,11 @@ def sample_out(audit: Audit, sample: Sample) -> SampleOut:
     )
 
 
+def _thresholds(audit: Audit) -> dict[str, float]:
+    """k per class, as the audit's summary recorded it."""
+    return dict((audit.summary or {}).get("thresholds", {}))
+
+
 def _features(audit: Audit, sample: Sample) -> dict[str, float] | None:
     if sample.features is None:
         return None
@@ -105,7 +119,7 @@ def statistics(session: Session, audit_id: uuid.UUID, *, bins: int) -> AuditStat
     }
     reviews = repository.flagged_review_counts(session, audit_id)
     return AuditStatistics(
-        thresholds=(audit.summary or {}).get("thresholds", {}),
+        thresholds=_thresholds(audit),
         confidence_bins=[
             ConfidenceBin(
                 lower=index / bins,

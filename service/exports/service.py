@@ -81,8 +81,10 @@ def _suspect_row(sample: Sequence[Any]) -> tuple[object, ...]:
         row_index,
         given,
         suggested,
-        f"{confidence:.4f}",
-        f"{score:.4f}",
+        # The shortest text that reads back as the same float: rounding made tiny
+        # confidences "0.0000", which cannot be ranked.
+        confidence,
+        score,
         action or "",
         final or "",
         by or "",

@@ -78,6 +78,15 @@ def test_a_redelivered_task_for_a_finished_audit_does_nothing(tasks, database, n
     assert samples_again == samples
 
 
+def test_a_finished_audit_keeps_its_epoch_count(tasks, database, new_audit):
+    audit_id = new_audit()
+    assert tasks.execute_audit(audit_id) == "succeeded"
+    audit, _ = load(database, audit_id)
+    assert audit.summary["epochs"] == 4
+    assert audit.progress["epoch"] == audit.progress["epochs"] == 4, audit.progress
+    assert audit.progress["stage"] == "done" and audit.progress["fraction"] == 1.0
+
+
 def test_a_running_audit_whose_lease_expired_is_taken_over_and_its_partial_results_replaced(
     tasks, database, new_audit
 ):

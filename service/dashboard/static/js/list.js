@@ -27,9 +27,10 @@ function nameCell(audit) {
     h("span", { class: "sub", text: detail.join(" · ") }));
 }
 
-function numberCell(value, note) {
-  if (value === null || value === undefined) return h("td", { class: "num muted", text: "—" });
-  return h("td", { class: "num" }, format.count(value), note ? h("span", { class: "sub", text: note }) : null);
+/** A count; ``label`` names it where the phone layout has no column headings. */
+function numberCell(label, value, note) {
+  if (value === null || value === undefined) return h("td", { class: "num muted", "data-label": label, text: "—" });
+  return h("td", { class: "num", "data-label": label }, format.count(value), note ? h("span", { class: "sub", text: note }) : null);
 }
 
 function actionsCell(audit) {
@@ -57,9 +58,9 @@ function row(audit) {
     h("td", { class: "created-cell", title: format.date(audit.created_at) },
       format.ago(audit.created_at), h("span", { class: "sub", text: `by ${audit.created_by}` })),
     h("td", {}, statusCell(audit)),
-    numberCell(summary?.samples),
-    numberCell(summary?.flagged, flaggedShare),
-    numberCell(summary?.reviewed),
+    numberCell("Samples", summary?.samples),
+    numberCell("Flagged", summary?.flagged, flaggedShare),
+    numberCell("Reviewed", summary?.reviewed),
     actionsCell(audit));
 }
 

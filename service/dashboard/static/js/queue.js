@@ -45,9 +45,10 @@ function repaint(sampleId) {
 function query() {
   const near = byId("filter-near").checked;
   return {
-    // "Just above the threshold": the samples not flagged, the most suspicious first.
+    // "Just above the threshold": not flagged, confidence from k to k + 0.15, closest to k first.
     flagged: near ? "false" : "true",
-    order: "score",
+    near_threshold: near ? "true" : null,
+    order: near ? "margin" : "score",
     given_label: byId(FILTERS.given).value,
     suggested_label: byId(FILTERS.suggested).value,
     review: byId(FILTERS.review).value,
@@ -217,7 +218,8 @@ function wire() {
     if (event.target === shortcuts || event.target.closest("[data-close]")) shortcuts.close();
   });
   byId("show-shortcuts").addEventListener("click", () => shortcuts.showModal());
-  for (const id of [...Object.values(FILTERS), "filter-near"]) byId(id).addEventListener("change", () => reload({ focus: false }));
+  // Back to the cards: otherwise the next decision key would go to the filter just changed.
+  for (const id of [...Object.values(FILTERS), "filter-near"]) byId(id).addEventListener("change", () => reload({ focus: true }));
   for (const root of [grid, byId("viewer")]) {
     root.addEventListener("click", onGridClick);
     root.addEventListener("change", onRelabelChoice);

@@ -5,11 +5,25 @@ import { uploadDataset } from "./api.js";
 import { byId, format, toast } from "./dom.js";
 import { meter } from "./status.js";
 
+// The field that sets each option, so that a refusal caused by one names it.
+const OPTION_FIELDS = {
+  name: "upload-name",
+  loss: "upload-loss",
+  k: "upload-k",
+  epochs: "upload-epochs",
+  window: "upload-epochs",
+  label_column: "upload-label-column",
+  id_column: "upload-id-column",
+};
+const TEXT_OPTIONS = ["name", "label_column", "id_column"];
+
 /** The options the form sets, as the upload's `config` JSON (empty fields: defaults). */
 function config() {
   const options = { loss: byId("upload-loss").value };
-  const name = byId("upload-name").value.trim();
-  if (name) options.name = name;
+  for (const option of TEXT_OPTIONS) {
+    const value = byId(OPTION_FIELDS[option]).value.trim();
+    if (value) options[option] = value;
+  }
   const k = byId("upload-k").value;
   if (k !== "") options.k = Number(k);
   const epochs = byId("upload-epochs");
@@ -19,6 +33,13 @@ function config() {
     options.window = Math.min(Number(epochs.dataset.window), options.epochs);
   }
   return options;
+}
+
+/** The form field behind a refused upload, if one of them is: a missing label column, or
+ * an invalid option (the API names it in ``details``). */
+function refusedField(failure) {
+  const option = failure.code === "missing_label_column" ? "label_column" : failure.details?.[0]?.option;
+  return OPTION_FIELDS[option] ? byId(OPTION_FIELDS[option]) : null;
 }
 
 /** Wire the form (absent for reviewers); ``onCreated(audit)`` gets each new audit. */
@@ -34,6 +55,7 @@ export function initUpload(onCreated) {
   const showError = (message) => {
     error.textContent = message;
     error.hidden = !message;
+    form.querySelectorAll("[aria-invalid]").forEach((field) => field.removeAttribute("aria-invalid"));
   };
 
   form.addEventListener("submit", async (event) => {
@@ -62,7 +84,15 @@ export function initUpload(onCreated) {
       toast(`${audit.name} is uploaded; its audit is queued.`, "success");
       onCreated(audit);
     } catch (failure) {
-      showError(`The upload was refused: ${failure.message}`);
+      const field = refusedField(failure);
+      if (field) {
+        const label = form.querySelector(`label[for="${field.id}"]`).textContent;
+        showError(`The upload was refused: ${failure.message}. Set the form's “${label}” field.`);
+        field.setAttribute("aria-invalid", "true");
+        field.focus();
+      } else {
+        showError(`The upload was refused: ${failure.message}`);
+      }
     } finally {
       submit.disabled = false;
       progressBox.hidden = true;
