@@ -88,6 +88,18 @@ class ConfusionCount(BaseModel):
     count: int
 
 
+class RoundSummary(BaseModel):
+    """A re-audit's flags against its parent's."""
+
+    round: int = Field(description="1 for an audit of an upload, 2 for its re-audit, ...")
+    resolved: int = Field(description="flagged in the parent, not flagged now")
+    still_flagged: int = Field(description="flagged in the parent and again now")
+    disputed: int = Field(
+        description="flagged now although a reviewer decided on them in an earlier round"
+    )
+    new_suspects: int = Field(description="flagged now, not flagged in the parent")
+
+
 class SummaryOut(BaseModel):
     samples: int
     flagged: int
@@ -100,6 +112,9 @@ class SummaryOut(BaseModel):
     device: str
     epochs: int | None = Field(None, description="epochs trained, resolved from the data if unset")
     image_size: int | None = Field(None, description="side the images were resized to")
+    rounds: RoundSummary | None = Field(
+        None, description="for a re-audit whose parent still exists: its flags against the parent's"
+    )
 
 
 class DatasetOut(BaseModel):
@@ -146,6 +161,15 @@ class ReviewState(BaseModel):
     version: int
 
 
+class PriorReview(BaseModel):
+    """The decision an earlier round made on a sample, which the re-audit applied."""
+
+    action: Literal["accept", "relabel", "keep", "exclude"]
+    label: str | None = Field(description="the label the decision gave the sample")
+    reviewed_by: str | None
+    round: int = Field(description="the round of the audit the decision was made in")
+
+
 class SampleOut(BaseModel):
     sample_id: str
     row_index: int
@@ -158,6 +182,9 @@ class SampleOut(BaseModel):
     image_url: str | None = Field(None, description="a thumbnail, for image datasets")
     features: dict[str, float] | None = Field(
         None, description="for tables: the row's first feature values, by column"
+    )
+    prior_review: PriorReview | None = Field(
+        None, description="in a re-audit: the decision of an earlier round on this sample"
     )
 
 
