@@ -128,5 +128,6 @@ export function paint(element, sample, review, { saving = false, selected = fals
   const box = element.querySelector("input.select");
   if (box) box.checked = selected;
   element.setAttribute("aria-label", `${sample.sample_id}: given ${sample.given_label}, suggested ` +
-    `${sample.suggested_label}, confidence ${format.percent(sample.confidence)}, ${describeDecision(review)}`);
+    `${sample.suggested_label}, confidence ${format.percent(sample.confidence)}, ${describeDecision(review)}` +
+    (sample.prior_review ? `, earlier round: ${describePrior(sample.prior_review)}` : ""));
 }

@@ -254,8 +254,12 @@ function wire() {
   });
   byId("show-shortcuts").addEventListener("click", () => shortcuts.showModal());
   let searchTimer = null;
-  for (const id of [...Object.values(FILTERS), ...Object.values(TOGGLES)]) byId(id).addEventListener("change", () => reload({ focus: false }));
-  for (const id of [FILTERS.reviewer, FILTERS.search]) {
+  const typed = [FILTERS.reviewer, FILTERS.search];
+  for (const id of [...Object.values(FILTERS), ...Object.values(TOGGLES)]) {
+    if (!typed.includes(id)) byId(id).addEventListener("change", () => reload({ focus: false }));
+  }
+  // Typed filters reload once the reviewer pauses, not at every key.
+  for (const id of typed) {
     byId(id).addEventListener("input", () => {
       clearTimeout(searchTimer);
       searchTimer = setTimeout(() => reload({ focus: false }), SEARCH_DELAY_MS);
