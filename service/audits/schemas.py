@@ -89,7 +89,8 @@ class ConfusionCount(BaseModel):
 
 
 class RoundSummary(BaseModel):
-    """A re-audit's flags against its parent's."""
+    """A re-audit's flags against its parent's, sample by sample; samples a decision
+    excluded are not in the re-audit and count in none of them."""
 
     round: int = Field(description="1 for an audit of an upload, 2 for its re-audit, ...")
     resolved: int = Field(description="flagged in the parent, not flagged now")

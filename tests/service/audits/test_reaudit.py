@@ -164,3 +164,36 @@ def test_a_third_round_carries_both_earlier_rounds(client, admin, reviewer, seed
             },
             "round": 3,
         }
+
+
+def test_the_round_comparison_counts_sample_by_sample(database):
+    from service.audits.repository import round_comparison
+    from tests.seeding import write_audit
+
+    decided = {"action": "keep", "label": "bolt", "reviewed_by": "ana", "round": 1}
+    # (flagged in the parent, flagged in the child, decided in round 1); None: not there.
+    rows = {
+        "resolved-1": (True, False, False),
+        "resolved-2": (True, False, True),
+        "still": (True, True, False),
+        "disputed": (True, True, True),
+        "disputed-new": (False, True, True),
+        "new": (False, True, False),
+        "excluded": (True, None, True),
+        "calm": (False, False, False),
+    }
+    parent_id = write_audit(
+        database, [{"sample_id": name, "flagged": row[0]} for name, row in rows.items()]
+    )
+    child_id = write_audit(
+        database,
+        [
+            {"sample_id": name, "flagged": row[1], "prior_review": decided if row[2] else None}
+            for name, row in rows.items()
+            if row[1] is not None
+        ],
+        parent_id=parent_id,
+    )
+    with database.session_scope() as session:
+        counts = round_comparison(session, child_id, parent_id)
+    assert counts == {"resolved": 2, "still_flagged": 2, "disputed": 2, "new_suspects": 2}
