@@ -205,19 +205,19 @@ async function firstPending() {
 }
 
 async function reload({ focus }) {
-  state.generation += 1;
+  const generation = (state.generation += 1);
   Object.assign(state, { order: [], cursor: null, exhausted: false, loading: null, focus: -1 });
   state.cards.clear();
   bulk.clear();
   grid.replaceChildren();
   saveFilters();
   await loadMore();
-  if (state.order.length) {
-    const index = await firstPending();
-    markFocused(index);
-    if (focus) cardAt(index).focus();
-    cardAt(index).scrollIntoView({ block: "nearest" });
-  }
+  if (generation !== state.generation || !state.order.length) return; // filters changed meanwhile
+  const index = await firstPending();
+  if (generation !== state.generation) return;
+  markFocused(index);
+  if (focus) cardAt(index).focus();
+  cardAt(index).scrollIntoView({ block: "nearest" });
 }
 
 function onGridClick(event) {
