@@ -20,7 +20,10 @@ from .schemas import (
     AuditOut,
     AuditPage,
     AuditStatistics,
+    IdempotencyKey,
     ReauditCreate,
+    ReviewerName,
+    SampleIdPart,
     SampleOut,
     SamplePage,
     Status,
@@ -116,12 +119,8 @@ def reaudit(
     admin: Admin,
     request: ReauditCreate | None = None,
     idempotency_key: Annotated[
-        StoredText | None,
-        Header(
-            min_length=1,
-            max_length=200,
-            description="repeating a request with the same key returns its re-audit",
-        ),
+        IdempotencyKey | None,
+        Header(description="repeating a request with the same key returns its re-audit"),
     ] = None,
 ) -> AuditOut:
     """Audit the same data again with the decisions of every round applied (relabels,
@@ -166,12 +165,9 @@ def list_samples(
         Literal["pending", "done", "any", "accept", "relabel", "keep", "exclude"],
         Query(description="pending, done (any decision), one decision, or any"),
     ] = "any",
-    reviewed_by: Annotated[
-        StoredText | None, Query(min_length=1, max_length=100, description="the reviewer's name")
-    ] = None,
+    reviewed_by: Annotated[ReviewerName | None, Query(description="the reviewer's name")] = None,
     search: Annotated[
-        StoredText | None,
-        Query(min_length=1, max_length=1024, description="part of the sample id, any case"),
+        SampleIdPart | None, Query(description="part of the sample id, any case")
     ] = None,
     prior_review: Annotated[
         bool | None,

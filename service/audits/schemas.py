@@ -4,16 +4,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 
 from formats.options import AuditConfig, default_epochs_text, option_specs
 
-from ..text import StoredText
-from .models import MAX_LABEL_CHARS
+from ..text import StoredText, storable
+from .models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+# Text parameters with their limits checked first, so that a refusal speaks of characters.
+ReviewerName = Annotated[
+    str, StringConstraints(min_length=1, max_length=100), AfterValidator(storable)
+]
+SampleIdPart = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_SAMPLE_ID_CHARS), AfterValidator(storable)
+]
+IdempotencyKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(storable)
+]
 # Options that say how to read the upload rather than how to train.
 READING_OPTIONS = ("label_column", "id_column")
 # The engine's options an upload may set; their types, defaults and rules are AuditConfig's.

@@ -86,12 +86,18 @@ def test_a_sample_shows_the_decision_of_an_earlier_round(client, reviewer, audit
 @pytest.mark.parametrize(
     ("params", "problem"),
     [
-        ({"review": "approved"}, "review"),
-        ({"reviewed_by": ""}, "reviewed_by"),
-        ({"reviewed_by": "x" * 101}, "reviewed_by"),
-        ({"search": ""}, "search"),
-        ({"search": "a\0b"}, "search"),
-        ({"prior_review": "maybe"}, "prior_review"),
+        (
+            {"review": "approved"},
+            "query.review: Input should be 'pending', 'done', 'any', 'accept'",
+        ),
+        ({"reviewed_by": ""}, "query.reviewed_by: String should have at least 1 character"),
+        (
+            {"reviewed_by": "x" * 101},
+            "query.reviewed_by: String should have at most 100 characters",
+        ),
+        ({"search": ""}, "query.search: String should have at least 1 character"),
+        ({"search": "a\0b"}, "query.search: Value error, must not contain NUL characters"),
+        ({"prior_review": "maybe"}, "query.prior_review: Input should be a valid boolean"),
     ],
 )
 def test_bad_filter_values_are_refused_by_name(client, reviewer, audit_id, params, problem):
