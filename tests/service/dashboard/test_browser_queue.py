@@ -153,6 +153,12 @@ def test_the_overview_opens_the_queue_filtered(page, service, audit, expect):
 def test_select_and_decide_from_the_keyboard(page, service, audit, expect):
     open_queue(page, service, audit["id"], "?review=pending")
     expect(page.locator("#filter-disputed")).to_be_hidden()
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts")).to_contain_text("Extend the selection")
+    expect(page.locator("#shortcuts")).to_contain_text("decide all selected samples")
+    screenshot(page, "shortcuts-desktop.png")
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcuts")).to_be_hidden()
     shown = cards(page)
     assert focused(page) == shown[0]
     page.keyboard.press("s")
