@@ -25,6 +25,8 @@ ROLLBACK_CALLBACKS = "rollback_callbacks"
 COMMIT_CALLBACKS = "commit_callbacks"
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+# For columns filtered on ``IS NULL``: Python's None is stored as SQL NULL, not JSON null.
+NullableJsonType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigIdType = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -219,6 +219,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
     if audit is None:
         return False
     repository.delete_samples(session, job.audit_id)
+    prior_reviews = (audit.corrections or {}).get("reviews", {})
     rows = [
         {
             "audit_id": job.audit_id,
@@ -232,6 +233,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
             "image_path": outcome.image_paths[index] if outcome.image_paths else None,
             "features": outcome.features[index] if outcome.features else None,
             "version": 0,
+            "prior_review": prior_reviews.get(sample_id),
         }
         for index, sample_id in enumerate(outcome.sample_ids)
     ]
@@ -260,9 +262,20 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
         "feature_names": outcome.feature_names,
         "epochs": outcome.epochs,
         "image_size": outcome.image_size,
+        "rounds": _rounds(session, audit),
     }
     session.flush()
     return True
+
+
+def _rounds(session: Session, audit: Audit) -> dict[str, int] | None:
+    """A re-audit's flags against its parent's, counted once: neither changes any more."""
+    if audit.parent_id is None or audit.corrections is None:
+        return None
+    return {
+        "round": audit.corrections.get("round", 2),
+        **repository.round_comparison(session, audit.id, audit.parent_id),
+    }
 
 
 def fail_audit(session: Session, job: AuditJob, message: str) -> None:

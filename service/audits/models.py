@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, BigIdType, JsonType, utcnow
+from ..db import Base, BigIdType, JsonType, NullableJsonType, utcnow
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -33,7 +33,8 @@ class Audit(Base):
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     config: Mapped[dict[str, Any]]
-    # Reviews carried over from the parent: {"relabel": {sample_id: label}, "exclude": [...]}.
+    # Reviews carried over from the earlier rounds: {"relabel": {sample_id: label},
+    # "exclude": [...], "reviews": {sample_id: prior review}, "round": this audit's round}.
     corrections: Mapped[dict[str, Any] | None]
     upload_filename: Mapped[str] = mapped_column(String(255))
     upload_kind: Mapped[str] = mapped_column(String(16))
@@ -59,6 +60,11 @@ class Audit(Base):
     attempt: Mapped[int] = mapped_column(default=0)
     # The queue the audit was sent to, so a re-queued audit goes back to the same workers.
     queue: Mapped[str] = mapped_column(String(64), server_default="cpu")
+    # A re-audit remembers the request that made it, so that repeating the request returns
+    # it instead of a twin: the client's Idempotency-Key, and a digest of the parent's
+    # decisions and the options.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    reaudit_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_audits_created_at_id", "created_at", "id"),
@@ -89,6 +95,9 @@ class Sample(Base):
     reviewed_at: Mapped[datetime | None]
     # Bumped by every review; a review naming an older version is a conflict.
     version: Mapped[int] = mapped_column(default=0)
+    # In a re-audit: the decision an earlier round made on this sample
+    # ({"action", "label", "reviewed_by", "round"}), NULL for samples nobody decided.
+    prior_review: Mapped[dict[str, Any] | None] = mapped_column(NullableJsonType)
 
     __table_args__ = (
         UniqueConstraint("audit_id", "sample_id", name="uq_samples_audit_id_sample_id"),

@@ -21,13 +21,15 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from .models import Audit, Sample
 
 # "Just above the threshold": a given-label confidence from k up to k + this, k being the
 # sample's class's threshold (close calls the reviewer may want to check by hand).
 NEAR_THRESHOLD_BAND = 0.15
+# The decisions a review filter may name besides "any", "pending" and "done".
+REVIEW_ACTIONS = ("accept", "relabel", "keep", "exclude")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,13 @@ class SampleFilter:
     flagged: bool | None = None
     given_label: str | None = None
     suggested_label: str | None = None
+    # "any", "pending", "done" or one of REVIEW_ACTIONS.
     review: str = "any"
+    reviewed_by: str | None = None
+    # Part of the sample id, any case.
+    search: str | None = None
+    # True: only samples an earlier round decided on; False: only the others.
+    prior_review: bool | None = None
     near_threshold: bool = False
 
 
@@ -150,6 +158,17 @@ def _conditions(where: SampleFilter, margin: ColumnElement[float]) -> list[Colum
         conditions.append(Sample.review_action.is_(None))
     elif where.review == "done":
         conditions.append(Sample.review_action.is_not(None))
+    elif where.review in REVIEW_ACTIONS:
+        conditions.append(Sample.review_action == where.review)
+    if where.reviewed_by is not None:
+        conditions.append(Sample.reviewed_by == where.reviewed_by)
+    if where.search is not None:
+        conditions.append(
+            func.lower(Sample.sample_id).contains(where.search.lower(), autoescape=True)
+        )
+    if where.prior_review is not None:
+        prior = Sample.prior_review
+        conditions.append(prior.is_not(None) if where.prior_review else prior.is_(None))
     return conditions
 
 
@@ -208,21 +227,74 @@ def iter_sample_rows(
     yield from session.execute(query.execution_options(yield_per=batch))
 
 
-def reviewed_corrections(session: Session, audit_id: uuid.UUID) -> tuple[dict[str, str], list[str]]:
-    """The decisions a re-audit applies: new labels, and samples to leave out."""
-    relabel: dict[str, str] = {}
-    exclude: list[str] = []
-    rows = session.execute(
-        select(Sample.sample_id, Sample.review_action, Sample.given_label, Sample.final_label)
-        .where(Sample.audit_id == audit_id, Sample.review_action.is_not(None))
-        .execution_options(yield_per=1000)
+def decisions(session: Session, audit_id: uuid.UUID) -> list[Row[Any]]:
+    """Every decided sample's (sample_id, action, given_label, final_label, reviewed_by), in
+    row order: what a re-audit carries over."""
+    return list(
+        session.execute(
+            select(
+                Sample.sample_id,
+                Sample.review_action,
+                Sample.given_label,
+                Sample.final_label,
+                Sample.reviewed_by,
+            )
+            .where(Sample.audit_id == audit_id, Sample.review_action.is_not(None))
+            .order_by(Sample.row_index)
+        )
     )
-    for sample_id, action, given, final in rows:
-        if action == "exclude":
-            exclude.append(sample_id)
-        elif final is not None and final != given:
-            relabel[sample_id] = final
-    return relabel, exclude
+
+
+def reaudit_of(
+    session: Session,
+    parent_id: uuid.UUID,
+    *,
+    idempotency_key: str | None,
+    fingerprint: str,
+    unfinished_statuses: Sequence[str],
+) -> Audit | None:
+    """The parent's re-audit made by the same request: the one with this idempotency key,
+    or without a key, the newest with this fingerprint that did not fail or stop."""
+    query = select(Audit).where(Audit.parent_id == parent_id)
+    if idempotency_key is not None:
+        query = query.where(Audit.idempotency_key == idempotency_key)
+    else:
+        query = query.where(
+            Audit.reaudit_fingerprint == fingerprint, Audit.status.in_(unfinished_statuses)
+        )
+    return session.scalars(query.order_by(Audit.created_at.desc()).limit(1)).one_or_none()
+
+
+def round_comparison(session: Session, audit_id: uuid.UUID, parent_id: uuid.UUID) -> dict[str, int]:
+    """A re-audit's flags against its parent's, sample by sample: resolved (flagged before,
+    not now), still flagged, disputed (flagged again although a reviewer decided on it) and
+    new suspects (flagged now, not before)."""
+    child, parent = aliased(Sample), aliased(Sample)
+    flagged_before = parent.flagged.is_(True)
+    flagged_now = child.flagged.is_(True)
+    not_flagged_before = or_(parent.id.is_(None), parent.flagged.is_(False))
+
+    def count(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = session.execute(
+        select(
+            count(and_(flagged_before, child.flagged.is_(False))),
+            count(and_(flagged_before, flagged_now)),
+            count(and_(flagged_now, child.prior_review.is_not(None))),
+            count(and_(flagged_now, not_flagged_before)),
+        )
+        .select_from(child)
+        .outerjoin(parent, and_(parent.audit_id == parent_id, parent.sample_id == child.sample_id))
+        .where(child.audit_id == audit_id)
+    ).one()
+    resolved, still_flagged, disputed, new_suspects = (int(value) for value in row)
+    return {
+        "resolved": resolved,
+        "still_flagged": still_flagged,
+        "disputed": disputed,
+        "new_suspects": new_suspects,
+    }
 
 
 def delete_samples(session: Session, audit_id: uuid.UUID) -> None:

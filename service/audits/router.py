@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from ..auth.dependencies import Admin, Reviewer, UploadingAdmin
@@ -20,7 +20,10 @@ from .schemas import (
     AuditOut,
     AuditPage,
     AuditStatistics,
+    IdempotencyKey,
     ReauditCreate,
+    ReviewerName,
+    SampleIdPart,
     SampleOut,
     SamplePage,
     Status,
@@ -105,7 +108,7 @@ def delete_audit(
     "/{audit_id}/reaudit",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=AuditOut,
-    responses=BODY_ERROR_RESPONSES,
+    responses={**BODY_ERROR_RESPONSES, 200: {"description": "the re-audit this request made"}},
 )
 def reaudit(
     audit_id: uuid.UUID,
@@ -115,11 +118,27 @@ def reaudit(
     queue: QueueDep,
     admin: Admin,
     request: ReauditCreate | None = None,
+    idempotency_key: Annotated[
+        IdempotencyKey | None,
+        Header(description="repeating a request with the same key returns its re-audit"),
+    ] = None,
 ) -> AuditOut:
-    """Audit the same data again with the reviews applied (relabels, exclusions)."""
-    audit = service.reaudit(session, storage, queue, audit_id, request or ReauditCreate(), admin)
+    """Audit the same data again with the decisions of every round applied (relabels,
+    exclusions). Idempotent: the same `Idempotency-Key`, or without one the same decisions
+    and options, answer 200 with the re-audit made before instead of starting another."""
+    audit, created = service.reaudit(
+        session,
+        storage,
+        queue,
+        audit_id,
+        request or ReauditCreate(),
+        admin,
+        idempotency_key=idempotency_key,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/audits/{audit.id}"
-    return service.to_out(audit, {})
+    return service.describe(session, audit)
 
 
 @router.get("/{audit_id}/statistics", response_model=AuditStatistics)
@@ -142,16 +161,39 @@ def list_samples(
     flagged: bool | None = None,
     given_label: StoredText | None = None,
     suggested_label: StoredText | None = None,
-    review: Literal["pending", "done", "any"] = "any",
-    near_threshold: bool = False,
+    review: Annotated[
+        Literal["pending", "done", "any", "accept", "relabel", "keep", "exclude"],
+        Query(description="pending, done (any decision), one decision, or any"),
+    ] = "any",
+    reviewed_by: Annotated[ReviewerName | None, Query(description="the reviewer's name")] = None,
+    search: Annotated[
+        SampleIdPart | None, Query(description="part of the sample id, any case")
+    ] = None,
+    prior_review: Annotated[
+        bool | None,
+        Query(description="in a re-audit: whether an earlier round decided on the sample"),
+    ] = None,
+    near_threshold: Annotated[
+        bool, Query(description="keep the samples from their class's k to k + 0.15")
+    ] = False,
     order: Literal["score", "row", "margin"] = "score",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> SamplePage:
-    """Samples, most suspicious first (``order=score``), in file order (``row``), or by how
-    far their given-label confidence lies above their class's threshold k (``margin``).
-    ``near_threshold`` keeps those from k to k + 0.15: the close calls."""
-    where = SampleFilter(flagged, given_label, suggested_label, review, near_threshold)
+    """A page of samples, most suspicious first (``order=score``), in file order (``row``),
+    or by how far their given-label confidence lies above their class's threshold k
+    (``margin``). `flagged=true&prior_review=true` lists the samples the model still flags
+    although a reviewer decided on them in an earlier round."""
+    where = SampleFilter(
+        flagged,
+        given_label,
+        suggested_label,
+        review,
+        reviewed_by,
+        search,
+        prior_review,
+        near_threshold,
+    )
     return samples.list_samples(session, audit_id, where, order=order, limit=limit, cursor=cursor)
 
 

@@ -16,6 +16,7 @@ from .repository import SampleFilter
 from .schemas import (
     AuditStatistics,
     ConfidenceBin,
+    PriorReview,
     ReviewState,
     SampleOut,
     SamplePage,
@@ -96,6 +97,7 @@ def sample_out(audit: Audit, sample: Sample) -> SampleOut:
         ),
         image_url=image_url,
         features=_features(audit, sample),
+        prior_review=PriorReview(**sample.prior_review) if sample.prior_review else None,
     )
 
 

@@ -4,16 +4,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 
 from formats.options import AuditConfig, default_epochs_text, option_specs
 
-from ..text import StoredText
-from .models import MAX_LABEL_CHARS
+from ..text import StoredText, storable
+from .models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+# Text parameters with their limits checked first, so that a refusal speaks of characters.
+ReviewerName = Annotated[
+    str, StringConstraints(min_length=1, max_length=100), AfterValidator(storable)
+]
+SampleIdPart = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_SAMPLE_ID_CHARS), AfterValidator(storable)
+]
+IdempotencyKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(storable)
+]
 # Options that say how to read the upload rather than how to train.
 READING_OPTIONS = ("label_column", "id_column")
 # The engine's options an upload may set; their types, defaults and rules are AuditConfig's.
@@ -88,6 +106,19 @@ class ConfusionCount(BaseModel):
     count: int
 
 
+class RoundSummary(BaseModel):
+    """A re-audit's flags against its parent's, sample by sample; samples a decision
+    excluded are not in the re-audit and count in none of them."""
+
+    round: int = Field(description="1 for an audit of an upload, 2 for its re-audit, ...")
+    resolved: int = Field(description="flagged in the parent, not flagged now")
+    still_flagged: int = Field(description="flagged in the parent and again now")
+    disputed: int = Field(
+        description="flagged now although a reviewer decided on them in an earlier round"
+    )
+    new_suspects: int = Field(description="flagged now, not flagged in the parent")
+
+
 class SummaryOut(BaseModel):
     samples: int
     flagged: int
@@ -100,6 +131,9 @@ class SummaryOut(BaseModel):
     device: str
     epochs: int | None = Field(None, description="epochs trained, resolved from the data if unset")
     image_size: int | None = Field(None, description="side the images were resized to")
+    rounds: RoundSummary | None = Field(
+        None, description="for a re-audit whose parent still exists: its flags against the parent's"
+    )
 
 
 class DatasetOut(BaseModel):
@@ -146,6 +180,15 @@ class ReviewState(BaseModel):
     version: int
 
 
+class PriorReview(BaseModel):
+    """The decision an earlier round made on a sample, which the re-audit applied."""
+
+    action: Literal["accept", "relabel", "keep", "exclude"]
+    label: str | None = Field(description="the label the decision gave the sample")
+    reviewed_by: str | None
+    round: int = Field(description="the round of the audit the decision was made in")
+
+
 class SampleOut(BaseModel):
     sample_id: str
     row_index: int
@@ -158,6 +201,9 @@ class SampleOut(BaseModel):
     image_url: str | None = Field(None, description="a thumbnail, for image datasets")
     features: dict[str, float] | None = Field(
         None, description="for tables: the row's first feature values, by column"
+    )
+    prior_review: PriorReview | None = Field(
+        None, description="in a re-audit: the decision of an earlier round on this sample"
     )
 
 

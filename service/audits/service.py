@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import datetime
@@ -31,6 +32,7 @@ from .schemas import (
     DatasetOut,
     ProgressOut,
     ReauditCreate,
+    RoundSummary,
     SummaryOut,
 )
 from .validation import inspect_upload
@@ -193,18 +195,37 @@ def reaudit(
     parent_id: uuid.UUID,
     request: ReauditCreate,
     principal: Principal,
-) -> Audit:
-    """A new audit of the parent's upload with its reviews applied: relabels replace the
-    given labels and excluded samples are dropped."""
-    parent = require_succeeded(session, parent_id)
-    config = validate_config({**parent.config, **request.config})
-    relabel, exclude = repository.reviewed_corrections(session, parent.id)
+    *,
+    idempotency_key: str | None = None,
+) -> tuple[Audit, bool]:
+    """A new audit of the parent's upload with the decisions of every round so far applied
+    (relabels replace the given labels, excluded samples are dropped), and whether it is new.
+
+    Repeating a request returns the re-audit it made: the same ``idempotency_key``, or
+    without one, the same decisions and options while that re-audit has not failed.
+    """
+    # Locked, so that two identical requests at once make one re-audit.
+    parent = require_succeeded(session, parent_id, for_update=True)
+    config = validate_config({**parent.config, **request.config}).stored()
+    corrections = carried_corrections(parent, repository.decisions(session, parent.id))
+    fingerprint = hashlib.sha256(
+        json.dumps([request.name, config, corrections], sort_keys=True).encode()
+    ).hexdigest()
+    existing = repository.reaudit_of(
+        session,
+        parent.id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        unfinished_statuses=("queued", "running", "succeeded"),
+    )
+    if existing is not None:
+        return existing, False
     audit = Audit(
         id=uuid.uuid4(),
         name=request.name or f"{parent.name} (re-audit)",
         status="queued",
-        config=config.stored(),
-        corrections={"relabel": relabel, "exclude": exclude},
+        config=config,
+        corrections=corrections,
         upload_filename=parent.upload_filename,
         upload_kind=parent.upload_kind,
         upload_size=parent.upload_size,
@@ -213,13 +234,42 @@ def reaudit(
         parent_id=parent.id,
         created_by=principal.name,
         queue=queue.default_queue,
+        idempotency_key=idempotency_key,
+        reaudit_fingerprint=fingerprint,
     )
     session.add(audit)
     session.flush()
     on_rollback(session, lambda: storage.remove_audit_files(audit.id))
     storage.share_upload(parent.id, audit.id, parent.upload_kind)
     queue.enqueue(audit.id, audit.queue)
-    return audit
+    return audit, True
+
+
+def carried_corrections(parent: Audit, decisions: list[Any]) -> dict[str, Any]:
+    """The parent's corrections with its own decisions laid over them: a re-audit reads the
+    original upload, so every earlier round's relabels and exclusions must come along."""
+    earlier = parent.corrections or {}
+    parent_round = earlier.get("round", 1)
+    relabel: dict[str, str] = dict(earlier.get("relabel", {}))
+    exclude = set(earlier.get("exclude", []))
+    reviews: dict[str, dict[str, Any]] = dict(earlier.get("reviews", {}))
+    for sample_id, action, given, final, reviewed_by in decisions:
+        reviews[sample_id] = {
+            "action": action,
+            "label": final,
+            "reviewed_by": reviewed_by,
+            "round": parent_round,
+        }
+        if action == "exclude":
+            exclude.add(sample_id)
+        elif final is not None and final != given:
+            relabel[sample_id] = final
+    return {
+        "relabel": relabel,
+        "exclude": sorted(exclude),
+        "reviews": reviews,
+        "round": parent_round + 1,
+    }
 
 
 def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
@@ -238,6 +288,7 @@ def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
             device=stored["device"],
             epochs=stored.get("epochs"),
             image_size=stored.get("image_size"),
+            rounds=RoundSummary(**stored["rounds"]) if stored.get("rounds") else None,
         )
     corrections = None
     if audit.corrections is not None:

@@ -27,6 +27,20 @@ export class Bulk {
     return this.selected.has(sampleId);
   }
 
+  get size() {
+    return this.selected.size;
+  }
+
+  /** Select the samples from ``fromId`` to ``toId`` in the shown order (shift with an arrow). */
+  extend(fromId, toId) {
+    const ids = this.order();
+    const [from, to] = [ids.indexOf(fromId), ids.indexOf(toId)].sort((a, b) => a - b);
+    const targets = ids.slice(from, to + 1);
+    for (const id of targets) this.selected.add(id);
+    this.anchor = toId;
+    this.refresh(targets);
+  }
+
   /** A checkbox changed; with shift, everything from the last one clicked follows it. */
   toggle(sampleId, checked, range) {
     const ids = this.order();
@@ -43,11 +57,13 @@ export class Bulk {
     this.refresh(targets);
   }
 
+  /** Decide on every selected sample in one batch; false when nothing is selected. */
   applyAll(apply, action, label) {
     const ids = this.order().filter((id) => this.selected.has(id));
-    if (ids.length === 0) return;
+    if (ids.length === 0) return false;
     apply(ids, action, label);
     this.clear();
+    return true;
   }
 
   clear() {

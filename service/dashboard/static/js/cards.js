@@ -91,6 +91,20 @@ export function facts(sample) {
   ];
 }
 
+const PRIOR_TEXT = { accept: "Accepted as", relabel: "Relabeled to", keep: "Kept as", exclude: "Excluded" };
+
+/** "Relabeled to inclusion by ana, round 1": a decision of an earlier round (re-audits). */
+export function describePrior(prior) {
+  const label = prior.action === "exclude" ? "" : ` ${prior.label}`;
+  return `${PRIOR_TEXT[prior.action]}${label}${prior.reviewed_by ? ` by ${prior.reviewed_by}` : ""}, round ${prior.round}`;
+}
+
+function priorNote(sample) {
+  if (!sample.prior_review) return null;
+  return h("p", { class: "prior", title: "a reviewer's decision from an earlier round, which this audit applied" },
+    h("span", { class: "prior-tag", text: "Earlier round" }), describePrior(sample.prior_review));
+}
+
 export function card(sample, classes) {
   return h("article", { class: "card", tabindex: -1, "data-sample-id": sample.sample_id },
     media(sample),
@@ -99,6 +113,7 @@ export function card(sample, classes) {
         h("input", { type: "checkbox", class: "select", "aria-label": `Select sample ${sample.sample_id}` }),
         h("span", { class: "sample-name", title: sample.sample_id, text: shortId(sample.sample_id) })),
       facts(sample),
+      priorNote(sample),
       h("p", { class: "decision" }),
       actionButtons(sample, classes)));
 }
@@ -113,5 +128,6 @@ export function paint(element, sample, review, { saving = false, selected = fals
   const box = element.querySelector("input.select");
   if (box) box.checked = selected;
   element.setAttribute("aria-label", `${sample.sample_id}: given ${sample.given_label}, suggested ` +
-    `${sample.suggested_label}, confidence ${format.percent(sample.confidence)}, ${describeDecision(review)}`);
+    `${sample.suggested_label}, confidence ${format.percent(sample.confidence)}, ${describeDecision(review)}` +
+    (sample.prior_review ? `, earlier round: ${describePrior(sample.prior_review)}` : ""));
 }

@@ -31,8 +31,9 @@ export function empty(container, message) {
   container.replaceChildren(h("p", { class: "chart-empty", text: message }));
 }
 
-/** Horizontal bars, one per entry ({label, value}), largest first. */
-export function barChart(container, entries, { axisTitle, label }) {
+/** Horizontal bars, one per entry ({label, value}), largest first; with ``link(entry)``
+ * each bar is a link there. */
+export function barChart(container, entries, { axisTitle, label, link }) {
   if (!entries.some((entry) => entry.value > 0)) {
     empty(container, "No label errors are estimated.");
     return;
@@ -53,7 +54,8 @@ export function barChart(container, entries, { axisTitle, label }) {
   ]);
   const bars = sorted.map((entry, i) => {
     const y = top + i * rowHeight;
-    return svg("g", {},
+    const linked = link && entry.value > 0;
+    return svg(linked ? "a" : "g", linked ? { href: link(entry), class: "bar-link", "aria-label": `Review the flagged ${entry.label}` } : {},
       svg("title", {}, `${entry.label}: ${entry.value}`),
       text(left - 8, y + rowHeight / 2 + 4, entry.label, "axis-label", "end"),
       svg("rect", {

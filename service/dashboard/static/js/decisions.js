@@ -40,7 +40,8 @@ export class Decisions {
     return this.records.get(sampleId);
   }
 
-  /** Apply one decision to samples; resolves once the server has answered. */
+  /** Apply one decision to samples; resolves to how many were saved once the server has
+   * answered. */
   decide(sampleIds, action, label) {
     const change = sampleIds.map((id) => ({ id, before: this.records.get(id).shown }));
     const items = sampleIds.map((id) => this.stage(id, action, label));
@@ -87,15 +88,16 @@ export class Decisions {
     try {
       const answer = await api.review(this.auditId, items);
       for (const sample of answer.items) this.settle(sample);
+      return answer.items.length;
     } catch (error) {
       // A decision that did not happen cannot be undone.
       if (change) this.undoStack = this.undoStack.filter((entry) => entry !== change);
       if (error.status === 409 && Array.isArray(error.details)) {
-        await this.resolveConflicts(items, error.details);
-      } else {
-        for (const item of items) this.rollback(item.sample_id);
-        toast(`Not saved: ${error.message}`, "error");
+        return this.resolveConflicts(items, error.details);
       }
+      for (const item of items) this.rollback(item.sample_id);
+      toast(`Not saved: ${error.message}`, "error");
+      return 0;
     }
   }
 
@@ -109,7 +111,7 @@ export class Decisions {
     toast(`${first.review.reviewed_by ?? "Another reviewer"} changed ${shortId(first.sample_id)} first${others}: ` +
       `${describeDecision(first.review)}. Their decision is kept; yours was not saved.`, "warning");
     const rest = items.filter((item) => !taken.has(item.sample_id));
-    if (rest.length) await this.post(rest, null);
+    return rest.length ? this.post(rest, null) : 0;
   }
 
   settle(sample) {

@@ -26,7 +26,8 @@ function heat(t) {
   return `rgb(${mix.join(",")})`;
 }
 
-export function heatmap(container, allClasses, cells) {
+/** ``link(given, suggested)``: where a cell leads (the queue filtered to that pair). */
+export function heatmap(container, allClasses, cells, link) {
   if (cells.length === 0) {
     empty(container, "No flagged sample has a different suggested label.");
     return;
@@ -63,7 +64,11 @@ export function heatmap(container, allClasses, cells) {
       const count = counts.get(`${given}\u0000${suggested}`) ?? 0;
       const diagonal = given === suggested;
       const t = count / max;
-      parts.push(svg("g", {},
+      const linked = !diagonal && count > 0;
+      const props = linked
+        ? { href: link(given, suggested), class: "cell-link", "aria-label": `Review the ${count} flagged ${given} → ${suggested}` }
+        : {};
+      parts.push(svg(linked ? "a" : "g", props,
         svg("title", {}, diagonal ? `${given}: same label` : `${count} flagged ${given} → ${suggested}`),
         svg("rect", {
           x: x + 1, y: y + 1, width: size - 2, height: size - 2, rx: 3,

@@ -15,8 +15,10 @@ function isFormField(target) {
 
 /**
  * Listen for the shortcuts; ``handlers`` has decide(action), relabel(n), undo(), move(step),
- * moveRow(direction), open(), help() and canAct() (false while a dialog other than the
- * large view is open).
+ * moveRow(direction), select() (toggle the focused card), extend(step) and
+ * extendRow(direction) (shift with an arrow: move and select), clearSelection() (false when
+ * there was none), open(), help() and canAct() (false while a dialog other than the large
+ * view is open).
  */
 export function bindKeys(handlers) {
   document.addEventListener("keydown", (event) => {
@@ -27,6 +29,15 @@ export function bindKeys(handlers) {
       handlers.help();
     } else if (!handlers.canAct()) {
       return;
+    } else if (event.shiftKey && (key === "ArrowLeft" || key === "ArrowRight")) {
+      handlers.extend(MOVES[key]);
+    } else if (event.shiftKey && (key === "ArrowUp" || key === "ArrowDown")) {
+      handlers.extendRow(key === "ArrowUp" ? -1 : 1);
+    } else if (key === "s") {
+      handlers.select();
+    } else if (key === "Escape") {
+      // Inside the large view Escape closes it; in the queue it drops the selection.
+      if (!handlers.clearSelection()) return;
     } else if (key in DECISION_KEYS) {
       handlers.decide(DECISION_KEYS[key]);
     } else if (/^[1-9]$/.test(key)) {

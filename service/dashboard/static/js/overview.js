@@ -51,6 +51,25 @@ function tile(label, value, note) {
     note ? h("span", { class: "stat-note", text: note }) : null);
 }
 
+/** Round n against round n-1: what the decisions resolved and where the model disagrees. */
+function roundSummary(current) {
+  const rounds = current.summary.rounds;
+  const panel = byId("round-summary");
+  panel.hidden = !rounds;
+  if (!rounds) return;
+  const queue = `/audits/${current.id}/review`;
+  panel.replaceChildren(
+    h("h2", { class: "panel-title", id: "rounds-heading", text: `Round ${rounds.round} against round ${rounds.round - 1}` }),
+    h("div", { class: "stats" },
+      tile("Resolved", format.count(rounds.resolved), "flagged before, not any more"),
+      tile("Still flagged", format.count(rounds.still_flagged), "flagged in both rounds"),
+      tile("Decisions disputed", format.count(rounds.disputed), "a reviewer decided, the model still disagrees"),
+      tile("New suspects", format.count(rounds.new_suspects), "flagged only in this round")),
+    rounds.disputed
+      ? h("a", { class: "button", id: "review-disputed", href: `${queue}?disputed=1`, text: "Review the disputed decisions" })
+      : null);
+}
+
 function summaryTiles(current, statistics) {
   const summary = current.summary;
   const estimated = Object.values(summary.estimated_errors).reduce((a, b) => a + b, 0);
@@ -77,11 +96,16 @@ async function showResults(current) {
   const statistics = await api.statistics(auditId);
   byId("summary-stats").replaceChildren(...summaryTiles(current, statistics));
   const errors = Object.entries(current.summary.estimated_errors).map(([label, value]) => ({ label, value }));
+  // Bars and cells open the queue filtered to them (parameters the queue reads).
+  const queue = (params) => `/audits/${auditId}/review?${new URLSearchParams(params)}`;
   barChart(byId("errors-chart"), errors, {
     axisTitle: "samples whose given label is probably wrong",
     label: "Estimated label errors per class",
+    link: (entry) => queue({ given: entry.label }),
   });
-  heatmap(byId("confusion-chart"), current.dataset.class_names ?? [], current.summary.confusion);
+  heatmap(byId("confusion-chart"), current.dataset.class_names ?? [], current.summary.confusion,
+    (given, suggested) => queue({ given, suggested }));
+  roundSummary(current);
   histogram(byId("confidence-chart"), statistics.confidence_bins, Object.values(statistics.thresholds));
   reviewProgress(byId("review-chart"), statistics.flagged_reviews);
   byId("audit-results").hidden = false;
@@ -124,12 +148,32 @@ async function refresh() {
   }
 }
 
+/** How many decisions a re-audit now would apply, and what to ask before starting it
+ * (null: nothing to ask); read afresh, as other reviewers keep deciding. */
+async function reauditPlan() {
+  const [current, statistics] = await Promise.all([api.audit(auditId), api.statistics(auditId)]);
+  const decided = current.summary?.reviewed ?? 0;
+  const pending = statistics.flagged_reviews.pending ?? 0;
+  let question = null;
+  if (decided === 0) {
+    question = "No sample has a decision yet, so the re-audit would train on the same labels " +
+      "and flag the same samples. Start it anyway?";
+  } else if (pending > 0) {
+    question = `${format.plural(pending, "flagged sample")} ${pending === 1 ? "is" : "are"} still pending. ` +
+      `The re-audit applies only the ${format.plural(decided, "decision")} made so far. Start it now?`;
+  }
+  return { decided, question };
+}
+
 async function reaudit(button) {
   button.disabled = true;
   try {
+    const { decided, question } = await reauditPlan();
+    if (question && !confirm(question)) return;
     const child = await api.reaudit(auditId);
     byId("audit-notices").append(h("p", { class: "notice notice-success", role: "status" },
-      "Re-audit started with the decisions applied: ",
+      decided ? `Re-audit started with ${format.plural(decided, "decision")} applied: `
+        : "Re-audit started with no decisions to apply (the labels are as uploaded): ",
       h("a", { href: `/audits/${child.id}`, id: "reaudit-link", text: child.name }), "."));
     toast("Re-audit queued.", "success");
   } catch (error) {

@@ -13,7 +13,14 @@ import { Viewer } from "./viewer.js";
 const PAGE_SIZE = 48;
 const PREFETCH_CARDS = 8; // load the next page when focus gets this close to the end
 const SUMMARY_DELAY_MS = 300; // one statistics request for a burst of decisions
-const FILTERS = { given: "filter-given", suggested: "filter-suggested", review: "filter-review" };
+// URL parameter -> the filter's field; a link from the overview sets them (given, suggested).
+const FILTERS = {
+  given: "filter-given", suggested: "filter-suggested", review: "filter-review",
+  reviewer: "filter-reviewer", search: "filter-search",
+};
+const TOGGLES = { near: "filter-near", disputed: "filter-disputed" };
+const SEARCH_DELAY_MS = 300; // one request once the reviewer stops typing
+const RESUME_PAGES = 10; // pages read, at most, to open at the first pending card
 const auditId = byId("queue").dataset.auditId;
 const grid = byId("cards");
 const state = {
@@ -52,6 +59,10 @@ function query() {
     given_label: byId(FILTERS.given).value,
     suggested_label: byId(FILTERS.suggested).value,
     review: byId(FILTERS.review).value,
+    reviewed_by: byId(FILTERS.reviewer).value.trim(),
+    search: byId(FILTERS.search).value.trim(),
+    // "The model still disagrees with a reviewer": flagged although an earlier round decided.
+    prior_review: byId(TOGGLES.disputed).checked ? "true" : null,
   };
 }
 
@@ -131,11 +142,26 @@ function focusedId() {
   return state.order[state.focus];
 }
 
+/** One decision on several samples: one request, one undo, and a toast once it is saved. */
+async function decideBatch(ids, action, label) {
+  const saved = await decisions.decide(ids, action, label);
+  if (saved) toast(`${format.plural(saved, "decision")} saved.`, "success");
+}
+
+/** A decision key decides the selected cards when there are any, else the focused one. */
 function decideFocused(action, label) {
+  if (bulk.applyAll(decideBatch, action, label)) return;
   const sampleId = focusedId();
   if (sampleId === undefined) return;
   decisions.decide([sampleId], action, label);
   move(1);
+}
+
+async function extendSelection(step) {
+  const from = focusedId();
+  if (from === undefined) return;
+  await move(step);
+  bulk.extend(from, focusedId());
 }
 
 function openViewer() {
@@ -161,28 +187,38 @@ async function showSummary() {
 function saveFilters() {
   const params = new URLSearchParams();
   for (const [name, id] of Object.entries(FILTERS)) if (byId(id).value && byId(id).value !== "any") params.set(name, byId(id).value);
-  if (byId("filter-near").checked) params.set("near", "1");
+  for (const [name, id] of Object.entries(TOGGLES)) if (byId(id).checked) params.set(name, "1");
   history.replaceState(null, "", `${location.pathname}${params.size ? `?${params}` : ""}`);
 }
 
 function restoreFilters() {
   const params = new URLSearchParams(location.search);
   for (const [name, id] of Object.entries(FILTERS)) if (params.has(name)) byId(id).value = params.get(name);
-  byId("filter-near").checked = params.get("near") === "1";
+  for (const [name, id] of Object.entries(TOGGLES)) byId(id).checked = params.get(name) === "1";
+}
+
+/** The first card still pending, reading a few more pages when the loaded ones are all
+ * decided; the first card when none is. */
+async function firstPending() {
+  const pending = () => state.order.findIndex((id) => !decisions.record(id).shown.action);
+  for (let page = 1; pending() < 0 && !state.exhausted && page < RESUME_PAGES; page += 1) await loadMore();
+  return Math.max(0, pending());
 }
 
 async function reload({ focus }) {
-  state.generation += 1;
+  const generation = (state.generation += 1);
   Object.assign(state, { order: [], cursor: null, exhausted: false, loading: null, focus: -1 });
   state.cards.clear();
   bulk.clear();
   grid.replaceChildren();
   saveFilters();
   await loadMore();
-  if (state.order.length) {
-    markFocused(0);
-    if (focus) cardAt(0).focus();
-  }
+  if (generation !== state.generation || !state.order.length) return; // filters changed meanwhile
+  const index = await firstPending();
+  if (generation !== state.generation) return;
+  markFocused(index);
+  if (focus) cardAt(index).focus();
+  cardAt(index).scrollIntoView({ block: "nearest" });
 }
 
 function onGridClick(event) {
@@ -218,8 +254,19 @@ function wire() {
     if (event.target === shortcuts || event.target.closest("[data-close]")) shortcuts.close();
   });
   byId("show-shortcuts").addEventListener("click", () => shortcuts.showModal());
-  // Back to the cards: otherwise the next decision key would go to the filter just changed.
-  for (const id of [...Object.values(FILTERS), "filter-near"]) byId(id).addEventListener("change", () => reload({ focus: true }));
+  let searchTimer = null;
+  const typed = [FILTERS.reviewer, FILTERS.search];
+  for (const id of [...Object.values(FILTERS), ...Object.values(TOGGLES)]) {
+    // Back to the cards: otherwise the next decision key would go to the filter just changed.
+    if (!typed.includes(id)) byId(id).addEventListener("change", () => reload({ focus: true }));
+  }
+  // Typed filters reload once the reviewer pauses, not at every key.
+  for (const id of typed) {
+    byId(id).addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => reload({ focus: false }), SEARCH_DELAY_MS);
+    });
+  }
   for (const root of [grid, byId("viewer")]) {
     root.addEventListener("click", onGridClick);
     root.addEventListener("change", onRelabelChoice);
@@ -239,8 +286,20 @@ function wire() {
       else toast(`There is no class ${number}; this audit has ${state.classes.length}.`, "warning");
     },
     undo: () => {
-      const [sampleId] = decisions.undo();
-      if (state.cards.has(sampleId)) focusCard(state.order.indexOf(sampleId));
+      const undone = decisions.undo();
+      if (undone.length > 1) toast(`${format.plural(undone.length, "decision")} undone.`);
+      if (state.cards.has(undone[0])) focusCard(state.order.indexOf(undone[0]));
+    },
+    select: () => {
+      const sampleId = focusedId();
+      if (sampleId !== undefined) bulk.toggle(sampleId, !bulk.has(sampleId), false);
+    },
+    extend: (step) => extendSelection(step),
+    extendRow: (direction) => extendSelection(direction * columns()),
+    clearSelection: () => {
+      if (viewer.isOpen || bulk.size === 0) return false;
+      bulk.clear();
+      return true;
     },
     move: (step) => move(step),
     moveRow: (direction) => move(direction * columns()),
@@ -262,7 +321,8 @@ async function start() {
   // The browser gives the focus back to the card that opened the view; the reviewer may
   // have moved on inside it since.
   viewer = new Viewer(byId("viewer"), state.classes, (sampleId) => focusCard(state.order.indexOf(sampleId)));
-  bulk = new Bulk(state.classes, () => state.order, (ids, action, label) => decisions.decide(ids, action, label), repaint);
+  bulk = new Bulk(state.classes, () => state.order, decideBatch, repaint);
+  byId("filter-disputed").closest("label").hidden = !audit.parent_id;
   showLegend();
   restoreFilters();
   wire();

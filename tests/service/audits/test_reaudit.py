@@ -1,0 +1,199 @@
+"""Re-audits: the decisions of every round carried over and marked on the samples, the round
+summary, and idempotent requests (with and without an Idempotency-Key)."""
+
+import uuid
+
+import pytest
+
+
+def review(client, headers, audit_id, *items):
+    response = client.post(f"/audits/{audit_id}/reviews", headers=headers, json={"items": items})
+    assert response.status_code == 200, response.text
+
+
+def reaudit(client, headers, audit_id, **request):
+    return client.post(f"/audits/{audit_id}/reaudit", headers=headers, json={}, **request)
+
+
+def every_sample(client, headers, audit_id):
+    items, cursor = [], None
+    while True:
+        params = {"order": "row", "limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = client.get(f"/audits/{audit_id}/samples", headers=headers, params=params).json()
+        items += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            return {item["sample_id"]: item for item in items}
+
+
+@pytest.mark.usefixtures("worker_process")
+def test_a_reaudit_marks_earlier_decisions_and_compares_rounds(
+    client, admin, reviewer, seed_audit, audit_finished
+):
+    parent_id = str(seed_audit(12))
+    review(
+        client,
+        reviewer,
+        parent_id,
+        {"sample_id": "s0", "action": "accept"},
+        {"sample_id": "s1", "action": "keep"},
+        {"sample_id": "s2", "action": "relabel", "label": "nut"},
+        {"sample_id": "s4", "action": "exclude"},
+    )
+    response = reaudit(client, admin, parent_id)
+    assert response.status_code == 202, response.text
+    child = audit_finished(client, reviewer, response.json()["id"])
+    assert child["status"] == "succeeded", child
+    assert child["corrections"] == {"relabeled": 2, "excluded": 1}
+
+    before = every_sample(client, reviewer, parent_id)
+    after = every_sample(client, reviewer, child["id"])
+    assert "s4" not in after
+    marked = {sample_id: s["prior_review"] for sample_id, s in after.items() if s["prior_review"]}
+    assert marked == {
+        "s0": {"action": "accept", "label": "nut", "reviewed_by": "reviewer-bob", "round": 1},
+        "s1": {"action": "keep", "label": "nut", "reviewed_by": "reviewer-bob", "round": 1},
+        "s2": {"action": "relabel", "label": "nut", "reviewed_by": "reviewer-bob", "round": 1},
+    }
+    assert after["s0"]["given_label"] == "nut" and after["s2"]["given_label"] == "nut"
+
+    was_flagged = {sample_id for sample_id, s in before.items() if s["flagged"]}
+    flagged = {sample_id for sample_id, s in after.items() if s["flagged"]}
+    assert child["summary"]["rounds"] == {
+        "round": 2,
+        "resolved": len(was_flagged - flagged - {"s4"}),
+        "still_flagged": len(was_flagged & flagged),
+        "disputed": len(flagged & set(marked)),
+        "new_suspects": len(flagged - was_flagged),
+    }
+    disputed = client.get(
+        f"/audits/{child['id']}/samples",
+        headers=reviewer,
+        params={"flagged": "true", "prior_review": "true"},
+    ).json()["items"]
+    assert {item["sample_id"] for item in disputed} == flagged & set(marked)
+
+
+def test_the_same_request_returns_the_same_reaudit(client, admin, reviewer, seed_audit):
+    parent_id = str(seed_audit(12))
+    review(client, reviewer, parent_id, {"sample_id": "s0", "action": "accept"})
+    first = reaudit(client, admin, parent_id)
+    assert first.status_code == 202, first.text
+    again = reaudit(client, admin, parent_id)
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Location"] == f"/audits/{first.json()['id']}"
+
+    # Another decision is another request; so are other options.
+    review(client, reviewer, parent_id, {"sample_id": "s2", "action": "exclude"})
+    changed = reaudit(client, admin, parent_id)
+    assert changed.status_code == 202 and changed.json()["id"] != first.json()["id"]
+    other_options = client.post(
+        f"/audits/{parent_id}/reaudit", headers=admin, json={"config": {"k": 0.4}}
+    )
+    assert other_options.status_code == 202
+    assert other_options.json()["id"] not in (first.json()["id"], changed.json()["id"])
+
+    # A cancelled re-audit is not handed out again.
+    assert client.post(f"/audits/{changed.json()['id']}/cancel", headers=admin).status_code == 200
+    retried = reaudit(client, admin, parent_id)
+    assert retried.status_code == 202 and retried.json()["id"] != changed.json()["id"]
+
+
+def test_an_idempotency_key_returns_the_reaudit_it_made(client, admin, reviewer, seed_audit):
+    parent_id = str(seed_audit(12))
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = reaudit(client, {**admin, **key}, parent_id)
+    assert first.status_code == 202, first.text
+    # Retried after a decision came in: the key still names the first re-audit.
+    review(client, reviewer, parent_id, {"sample_id": "s0", "action": "keep"})
+    again = reaudit(client, {**admin, **key}, parent_id)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    fresh = reaudit(client, {**admin, "Idempotency-Key": "another"}, parent_id)
+    assert fresh.status_code == 202 and fresh.json()["id"] != first.json()["id"]
+
+    too_long = reaudit(client, {**admin, "Idempotency-Key": "k" * 201}, parent_id)
+    assert too_long.status_code == 422
+    assert "idempotency-key" in too_long.json()["error"]["message"].lower()
+    assert reaudit(client, reviewer, parent_id).status_code == 403, "re-audits are for admins"
+
+
+def test_a_third_round_carries_both_earlier_rounds(client, admin, reviewer, seed_audit, database):
+    from service.audits.models import Audit
+
+    second_id = seed_audit(12)
+    earlier = {
+        "relabel": {"s3": "bolt"},
+        "exclude": ["s11"],
+        "reviews": {
+            "s3": {"action": "relabel", "label": "bolt", "reviewed_by": "ana", "round": 1},
+            "s5": {"action": "keep", "label": "nut", "reviewed_by": "ana", "round": 1},
+        },
+        "round": 2,
+    }
+    with database.session_scope() as session:
+        session.get(Audit, second_id).corrections = earlier
+    review(
+        client,
+        reviewer,
+        str(second_id),
+        {"sample_id": "s5", "action": "relabel", "label": "bolt"},
+        {"sample_id": "s6", "action": "exclude"},
+    )
+    response = reaudit(client, admin, str(second_id))
+    assert response.status_code == 202, response.text
+    assert response.json()["corrections"] == {"relabeled": 2, "excluded": 2}
+    with database.session_scope() as session:
+        third = session.get(Audit, uuid.UUID(response.json()["id"]))
+        assert third.corrections == {
+            "relabel": {"s3": "bolt", "s5": "bolt"},
+            "exclude": ["s11", "s6"],
+            "reviews": {
+                **earlier["reviews"],
+                "s5": {
+                    "action": "relabel",
+                    "label": "bolt",
+                    "reviewed_by": "reviewer-bob",
+                    "round": 2,
+                },
+                "s6": {
+                    "action": "exclude",
+                    "label": None,
+                    "reviewed_by": "reviewer-bob",
+                    "round": 2,
+                },
+            },
+            "round": 3,
+        }
+
+
+def test_the_round_comparison_counts_sample_by_sample(database):
+    from service.audits.repository import round_comparison
+    from tests.seeding import write_audit
+
+    decided = {"action": "keep", "label": "bolt", "reviewed_by": "ana", "round": 1}
+    # (flagged in the parent, flagged in the child, decided in round 1); None: not there.
+    rows = {
+        "resolved-1": (True, False, False),
+        "resolved-2": (True, False, True),
+        "still": (True, True, False),
+        "disputed": (True, True, True),
+        "disputed-new": (False, True, True),
+        "new": (False, True, False),
+        "excluded": (True, None, True),
+        "calm": (False, False, False),
+    }
+    parent_id = write_audit(
+        database, [{"sample_id": name, "flagged": row[0]} for name, row in rows.items()]
+    )
+    child_id = write_audit(
+        database,
+        [
+            {"sample_id": name, "flagged": row[1], "prior_review": decided if row[2] else None}
+            for name, row in rows.items()
+            if row[1] is not None
+        ],
+        parent_id=parent_id,
+    )
+    with database.session_scope() as session:
+        counts = round_comparison(session, child_id, parent_id)
+    assert counts == {"resolved": 2, "still_flagged": 2, "disputed": 2, "new_suspects": 2}
