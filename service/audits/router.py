@@ -21,6 +21,7 @@ from .schemas import (
     AuditPage,
     AuditStatistics,
     ReauditCreate,
+    ReferenceExamples,
     SampleOut,
     SamplePage,
     Status,
@@ -132,6 +133,15 @@ def audit_statistics(
     """The given-label confidence histogram (with the threshold k) and the review progress
     of the flagged samples."""
     return samples.statistics(session, audit_id, bins=bins)
+
+
+@router.get("/{audit_id}/examples", response_model=ReferenceExamples)
+def reference_examples(
+    audit_id: uuid.UUID, session: SessionDep, _reviewer: Reviewer
+) -> ReferenceExamples:
+    """Per class, a few samples the model is surest are labeled right: what each class
+    looks like, to compare a flagged sample with."""
+    return samples.reference_examples(session, audit_id)
 
 
 @router.get("/{audit_id}/samples", response_model=SamplePage)

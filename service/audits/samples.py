@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
+from formats.evidence import decode_history, decode_top_classes
+
 from ..errors import InvalidInput, NotFound
 from ..pagination import decode_cursor, encode_cursor
 from . import repository
@@ -15,7 +17,10 @@ from .models import Audit, Sample
 from .repository import SampleFilter
 from .schemas import (
     AuditStatistics,
+    ClassProbability,
     ConfidenceBin,
+    ReferenceExample,
+    ReferenceExamples,
     ReviewState,
     SampleOut,
     SamplePage,
@@ -66,10 +71,23 @@ def require_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> Sam
     return sample
 
 
+def image_url(audit: Audit, sample_id: str) -> str:
+    return f"/audits/{audit.id}/samples/{quote(sample_id)}/image"
+
+
 def sample_out(audit: Audit, sample: Sample) -> SampleOut:
-    image_url = None
-    if sample.image_path is not None:
-        image_url = f"/audits/{audit.id}/samples/{quote(sample.sample_id)}/image"
+    summary = audit.summary or {}
+    history = None if sample.history is None else decode_history(sample.history)
+    window = None
+    if history is not None and summary.get("window"):
+        window = list(range(len(history) - summary["window"] + 1, len(history) + 1))
+    top_classes = None
+    if sample.top_classes is not None:
+        names = audit.class_names or []
+        top_classes = [
+            ClassProbability(label=names[index], probability=probability)
+            for index, probability in decode_top_classes(sample.top_classes)
+        ]
     return SampleOut(
         sample_id=sample.sample_id,
         row_index=sample.row_index,
@@ -85,8 +103,31 @@ def sample_out(audit: Audit, sample: Sample) -> SampleOut:
             reviewed_at=sample.reviewed_at,
             version=sample.version,
         ),
-        image_url=image_url,
+        image_url=None if sample.image_path is None else image_url(audit, sample.sample_id),
         features=_features(audit, sample),
+        history=history,
+        window=window,
+        threshold=summary.get("thresholds", {}).get(sample.given_label),
+        top_classes=top_classes,
+    )
+
+
+def reference_examples(session: Session, audit_id: uuid.UUID) -> ReferenceExamples:
+    """The examples the engine chose per class; an image audit's with their thumbnails."""
+    audit = require_succeeded(session, audit_id)
+    chosen: dict[str, list[str]] = (audit.summary or {}).get("reference_examples", {})
+    with_images = audit.dataset_kind == "image"
+    return ReferenceExamples(
+        examples={
+            label: [
+                ReferenceExample(
+                    sample_id=sample_id,
+                    image_url=image_url(audit, sample_id) if with_images else None,
+                )
+                for sample_id in sample_ids
+            ]
+            for label, sample_ids in chosen.items()
+        }
     )
 
 

@@ -100,6 +100,7 @@ class SummaryOut(BaseModel):
     device: str
     epochs: int | None = Field(None, description="epochs trained, resolved from the data if unset")
     image_size: int | None = Field(None, description="side the images were resized to")
+    window: int | None = Field(None, description="last epochs the flag rule reads")
 
 
 class DatasetOut(BaseModel):
@@ -146,6 +147,11 @@ class ReviewState(BaseModel):
     version: int
 
 
+class ClassProbability(BaseModel):
+    label: str
+    probability: float
+
+
 class SampleOut(BaseModel):
     sample_id: str
     row_index: int
@@ -159,11 +165,39 @@ class SampleOut(BaseModel):
     features: dict[str, float] | None = Field(
         None, description="for tables: the row's first feature values, by column"
     )
+    history: list[float] | None = Field(
+        None,
+        description="the model's probability of the given label after each epoch (to 1/255); "
+        "null for audits run before it was kept",
+    )
+    window: list[int] | None = Field(
+        None, description="the epochs (counting from 1) the flag rule reads: the last W"
+    )
+    threshold: float | None = Field(
+        None, description="k of the given class: flagged when below it in every window epoch"
+    )
+    top_classes: list[ClassProbability] | None = Field(
+        None, description="the most probable classes over the window (up to 3), most first"
+    )
 
 
 class SamplePage(BaseModel):
     items: list[SampleOut]
     next_cursor: str | None
+
+
+class ReferenceExample(BaseModel):
+    sample_id: str
+    image_url: str | None = Field(None, description="a thumbnail, for image datasets")
+
+
+class ReferenceExamples(BaseModel):
+    """Per class, confidently labeled samples: what the class looks like."""
+
+    examples: dict[str, list[ReferenceExample]] = Field(
+        description="by class: up to 5 unflagged samples with the highest given-label "
+        "confidence over the window, the surest first"
+    )
 
 
 class ConfidenceBin(BaseModel):

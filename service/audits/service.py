@@ -238,6 +238,7 @@ def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
             device=stored["device"],
             epochs=stored.get("epochs"),
             image_size=stored.get("image_size"),
+            window=stored.get("window"),
         )
     corrections = None
     if audit.corrections is not None:
