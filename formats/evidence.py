@@ -46,9 +46,14 @@ def history_blobs(given_history: np.ndarray) -> list[bytes]:
     return [row.tobytes() for row in per_sample]
 
 
+# Each byte's probability, rounded to 4 decimals: a lookup is faster than dividing per value,
+# and a page of suspects decodes thousands.
+_PROBABILITY_OF_BYTE = tuple(round(value / QUANTA, 4) for value in range(QUANTA + 1))
+
+
 def decode_history(blob: bytes) -> list[float]:
     """The probabilities of a history blob, one per epoch (rounded to 4 decimals)."""
-    return [round(value / QUANTA, 4) for value in blob]
+    return [_PROBABILITY_OF_BYTE[value] for value in blob]
 
 
 def top_class_blobs(indices: np.ndarray, probabilities: np.ndarray) -> list[bytes]:
@@ -82,5 +87,5 @@ def top_class_blobs(indices: np.ndarray, probabilities: np.ndarray) -> list[byte
 def decode_top_classes(blob: bytes) -> list[tuple[int, float]]:
     """``(class index, probability)`` pairs of a top-classes blob, most probable first."""
     return [
-        (index, round(value / QUANTA, 4)) for index, value in TOP_CLASS_LAYOUT.iter_unpack(blob)
+        (index, _PROBABILITY_OF_BYTE[value]) for index, value in TOP_CLASS_LAYOUT.iter_unpack(blob)
     ]

@@ -3,6 +3,7 @@
 // model's confidence and score, the decision, and buttons for each decision.
 
 import { format, h } from "./dom.js";
+import { evidence, suggestedProbability } from "./evidence.js";
 
 const DECISION_TEXT = {
   accept: "Accepted",
@@ -79,13 +80,16 @@ export function classKeys(classes) {
 
 /** The labels and numbers of a sample; shared by the card and the large view. */
 export function facts(sample) {
+  const probability = suggestedProbability(sample);
   return [
     h("div", { class: "label-change" },
       h("span", { class: "label label-given", title: "given label", text: sample.given_label }),
       h("span", { class: "arrow", "aria-hidden": "true", text: "→" }),
-      h("span", { class: "label label-suggested", title: "suggested label", text: sample.suggested_label })),
+      h("span", { class: "label label-suggested", title: "suggested label" }, sample.suggested_label,
+        probability === null ? null : h("span", { class: "suggested-probability", text: ` ${format.percent(probability)}` }))),
     h("dl", { class: "scores" },
-      h("div", {}, h("dt", { text: "Confidence" }), h("dd", { text: format.percent(sample.confidence) })),
+      h("div", { title: "The model's mean probability of the given label over the flag window" },
+        h("dt", { text: "Confidence in given label" }), h("dd", { text: format.percent(sample.confidence) })),
       h("div", {}, h("dt", { text: "Score" }), h("dd", { text: format.decimal(sample.score) })),
       sample.flagged ? null : h("div", {}, h("dt", { text: "Flag" }), h("dd", { text: "not flagged" }))),
   ];
@@ -99,6 +103,7 @@ export function card(sample, classes) {
         h("input", { type: "checkbox", class: "select", "aria-label": `Select sample ${sample.sample_id}` }),
         h("span", { class: "sample-name", title: sample.sample_id, text: shortId(sample.sample_id) })),
       facts(sample),
+      evidence(sample),
       h("p", { class: "decision" }),
       actionButtons(sample, classes)));
 }
@@ -113,5 +118,5 @@ export function paint(element, sample, review, { saving = false, selected = fals
   const box = element.querySelector("input.select");
   if (box) box.checked = selected;
   element.setAttribute("aria-label", `${sample.sample_id}: given ${sample.given_label}, suggested ` +
-    `${sample.suggested_label}, confidence ${format.percent(sample.confidence)}, ${describeDecision(review)}`);
+    `${sample.suggested_label}, confidence in the given label ${format.percent(sample.confidence)}, ${describeDecision(review)}`);
 }
