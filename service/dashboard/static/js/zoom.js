@@ -24,7 +24,10 @@ export class ZoomStage {
       this.image.classList.toggle("is-tiny", this.image.naturalWidth < this.frame.clientWidth / 2);
       this.readout.textContent = this.describe();
     }, { once: true });
-    this.frame = h("div", { class: "stage", "data-zoom": "1", title: "Wheel or + − to zoom, drag to pan, 0 to reset" }, this.image);
+    this.frame = h("div", {
+      class: "stage", "data-zoom": "1", tabindex: 0, title: "Wheel or + − to zoom, drag to pan, 0 to fit",
+      "aria-label": "The image: + and − zoom, 0 fits it, the arrow keys pan once zoomed in",
+    }, this.image);
     this.readout = h("span", { class: "zoom-readout", "aria-live": "polite", text: "fit" });
     this.element = h("div", { class: "stage-box" }, this.frame, this.controls());
     this.wire();
