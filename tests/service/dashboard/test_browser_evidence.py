@@ -115,6 +115,8 @@ def test_the_large_view_shows_why_a_sample_was_flagged(browser, service, image_a
     expect(suggested_strip).to_have_attribute("data-active", "2")
     wait_until(page, "() => [...document.querySelectorAll('#viewer img')].every(i => i.complete)")
     screenshot(page, f"evidence-large-view-{name}.png")
+    suggested_strip.scroll_into_view_if_needed()
+    screenshot(page, f"evidence-strips-{name}.png")
 
     # Zoom with keys and the wheel; arrows pan once zoomed, and move to the next sample
     # again at the fitted size.
