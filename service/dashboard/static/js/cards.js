@@ -38,12 +38,13 @@ function featureList(features) {
     h("dt", { text: name }), h("dd", { text: String(Number(Number(value).toPrecision(4))) }))));
 }
 
-/** What the sample is: its image, or its feature values (larger in the large view). */
+/** What the sample is: its image, or its feature values (larger in the large view, which
+ * shows an image in its zoomable stage instead: see zoom.js). */
 export function media(sample, { large = false } = {}) {
   const box = h("div", { class: `media ${large ? "media-large" : ""}` });
   if (sample.image_url) {
     box.classList.add("is-image");
-    box.append(thumbnail(sample, large ? 1024 : 256, `Sample ${sample.sample_id}`));
+    box.append(thumbnail(sample, 256, `Sample ${sample.sample_id}`));
   } else if (sample.features) {
     box.classList.add("is-table");
     box.append(featureList(sample.features));
