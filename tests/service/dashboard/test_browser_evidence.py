@@ -78,7 +78,7 @@ def test_the_large_view_shows_why_a_sample_was_flagged(browser, service, image_a
     expect(card.locator(".confidence-chart .flag-window")).to_have_count(1)
     expect(card.locator(".confidence-chart .threshold")).to_have_count(1)
     expect(card.locator(".reason")).to_have_text(SENTENCE)
-    expect(card.locator(".suggested-probability")).to_have_text(re.compile(r"^ \d+%$"))
+    expect(card.locator(".suggested-probability")).to_have_text(re.compile(r"^\d+%$"))
     expect(card.locator(".scores")).to_contain_text("Confidence in given label")
     wait_until(page, IMAGES_LOADED)
     screenshot(page, f"evidence-queue-{name}.png")
