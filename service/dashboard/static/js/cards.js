@@ -86,11 +86,13 @@ export function facts(sample) {
     h("div", { class: "label-change" },
       h("span", { class: "label label-given", title: "given label", text: sample.given_label }),
       h("span", { class: "arrow", "aria-hidden": "true", text: "→" }),
-      h("span", { class: "label label-suggested", title: "suggested label", text: sample.suggested_label }),
-      probability === null ? null : h("span", {
-        class: "suggested-probability", title: "the model's probability of the suggested label over the flag window",
-        text: format.percent(probability),
-      })),
+      // The suggestion and its probability wrap as one.
+      h("span", { class: "suggestion" },
+        h("span", { class: "label label-suggested", title: "suggested label", text: sample.suggested_label }),
+        probability === null ? null : h("span", {
+          class: "suggested-probability", title: "the model's probability of the suggested label over the flag window",
+          text: format.percent(probability),
+        }))),
     h("dl", { class: "scores" },
       h("div", { title: "The model's mean probability of the given label over the flag window" },
         h("dt", { text: "Confidence in given label" }), h("dd", { text: format.percent(sample.confidence) })),
