@@ -95,6 +95,14 @@ export function evidence(sample, { large = false } = {}) {
   if (sentence === null) return null;
   return h("figure", { class: `evidence ${large ? "evidence-large" : ""}` },
     confidenceChart(sample, { large }),
+    large ? legend() : null,
     h("figcaption", { class: "reason", text: sentence }),
     large ? topClasses(sample) : null);
+}
+
+function legend() {
+  return h("p", { class: "chart-legend", "aria-hidden": "true" },
+    h("span", { class: "key-curve", text: "confidence in the given label" }),
+    h("span", { class: "key-threshold", text: "k" }),
+    h("span", { class: "key-window", text: "flag window" }));
 }

@@ -73,7 +73,7 @@ export class Viewer {
           h("p", { class: "decision" }),
           actionButtons(sample, this.classes),
           h("ol", { class: "class-legend", "aria-label": "Relabel keys" }, classKeys(this.classes)),
-          h("p", { class: "hint", text: "← → previous / next · a accept · k keep · x exclude · u undo · + − 0 zoom · g s examples" })),
+          h("p", { class: "hint", text: `← → previous / next · a accept · k keep · x exclude · u undo${this.stage ? " · + − 0 zoom · g s examples" : ""}` })),
         this.stage ? strips : null));
     if (this.stage) this.showExamples(sample, strips);
     this.paint(sample, review, state);
