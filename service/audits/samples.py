@@ -52,7 +52,10 @@ def list_samples(
         last = page[-1]
         key = [last.score, last.row_index] if order == "score" else [last.row_index]
         next_cursor = encode_cursor(key)
-    return SamplePage(items=[sample_out(audit, row) for row in page], next_cursor=next_cursor)
+    # Without the top classes: measured on 1M samples, they cost a page of 50 as much CPU
+    # as the 50 histories; the cards need only the suggestion's probability.
+    items = [sample_out(audit, row, top_classes=False) for row in page]
+    return SamplePage(items=items, next_cursor=next_cursor)
 
 
 def get_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> SampleOut:
@@ -75,19 +78,14 @@ def image_url(audit: Audit, sample_id: str) -> str:
     return f"/audits/{audit.id}/samples/{quote(sample_id)}/image"
 
 
-def sample_out(audit: Audit, sample: Sample) -> SampleOut:
+def sample_out(audit: Audit, sample: Sample, *, top_classes: bool = True) -> SampleOut:
     summary = audit.summary or {}
     history = None if sample.history is None else decode_history(sample.history)
     window = None
     if history is not None and summary.get("window"):
         window = list(range(len(history) - summary["window"] + 1, len(history) + 1))
-    top_classes = None
-    if sample.top_classes is not None:
-        names = audit.class_names or []
-        top_classes = [
-            ClassProbability(label=names[index], probability=probability)
-            for index, probability in decode_top_classes(sample.top_classes)
-        ]
+    ranked = None if sample.top_classes is None else decode_top_classes(sample.top_classes)
+    names = audit.class_names or []
     return SampleOut(
         sample_id=sample.sample_id,
         row_index=sample.row_index,
@@ -108,7 +106,11 @@ def sample_out(audit: Audit, sample: Sample) -> SampleOut:
         history=history,
         window=window,
         threshold=summary.get("thresholds", {}).get(sample.given_label),
-        top_classes=top_classes,
+        # The suggestion is the most probable class over the window: the first ranked.
+        suggested_probability=None if not ranked else ranked[0][1],
+        top_classes=None
+        if ranked is None or not top_classes
+        else [ClassProbability(label=names[index], probability=p) for index, p in ranked],
     )
 
 

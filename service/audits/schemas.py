@@ -176,8 +176,13 @@ class SampleOut(BaseModel):
     threshold: float | None = Field(
         None, description="k of the given class: flagged when below it in every window epoch"
     )
+    suggested_probability: float | None = Field(
+        None, description="the model's mean probability of the suggested label over the window"
+    )
     top_classes: list[ClassProbability] | None = Field(
-        None, description="the most probable classes over the window (up to 3), most first"
+        None,
+        description="the most probable classes over the window (up to 3), most first; on "
+        "the sample resource only (null in pages, which stay light)",
     )
 
 

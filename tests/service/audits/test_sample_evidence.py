@@ -40,17 +40,22 @@ def test_a_worker_keeps_the_evidence_of_every_sample(
         # Flagged: below k in every epoch of the window (to the history's 1/255).
         assert max(window) < item["threshold"] + 1 / 255
         assert item["confidence"] == pytest.approx(np.mean(window), abs=1 / 255)
-        top = item["top_classes"]
-        assert [entry["label"] for entry in top][0] == item["suggested_label"]
-        assert len(top) == 3 and top[0]["probability"] >= top[1]["probability"]
+        assert 1 / 3 <= item["suggested_probability"] <= 1
+        # Pages leave the top classes to the sample resource.
+        assert item["top_classes"] is None
 
-    first = page["items"][0]
-    sample = client.get(
-        f"/audits/{created['id']}/samples/{first['sample_id']}", headers=reviewer
-    ).json()
-    assert {key: sample[key] for key in ("history", "window", "threshold", "top_classes")} == {
-        key: first[key] for key in ("history", "window", "threshold", "top_classes")
-    }
+    for item in page["items"]:
+        sample = client.get(
+            f"/audits/{created['id']}/samples/{item['sample_id']}", headers=reviewer
+        ).json()
+        kept = ("history", "window", "threshold", "suggested_probability")
+        assert {key: sample[key] for key in kept} == {key: item[key] for key in kept}
+        top = sample["top_classes"]
+        assert len(top) == 3 and top[0]["probability"] >= top[1]["probability"]
+        assert top[0] == {
+            "label": item["suggested_label"],
+            "probability": item["suggested_probability"],
+        }
 
     examples = client.get(f"/audits/{created['id']}/examples", headers=reviewer).json()
     assert set(examples["examples"]) == {"bolt", "nut", "washer"}
@@ -93,6 +98,7 @@ def test_the_sample_resource_unpacks_the_stored_evidence(client, reviewer, datab
     assert sample["history"] == [0.1020, 0.2, 0.2980, 0.2510, 0.2]
     assert sample["window"] == [4, 5]
     assert sample["threshold"] == 0.31
+    assert sample["suggested_probability"] == 0.9020
     assert sample["top_classes"] == [
         {"label": "nut", "probability": 0.9020},
         {"label": "bolt", "probability": 0.1020},
@@ -100,5 +106,6 @@ def test_the_sample_resource_unpacks_the_stored_evidence(client, reviewer, datab
     # An audit from before the evidence was kept: the fields are null, the rest as it was.
     older = client.get(f"/audits/{audit_id}/samples/s1", headers=reviewer).json()
     assert older["history"] is None and older["window"] is None
-    assert older["top_classes"] is None and older["threshold"] == 0.31
+    assert older["top_classes"] is None and older["suggested_probability"] is None
+    assert older["threshold"] == 0.31
     assert client.get(f"/audits/{audit_id}/examples", headers=reviewer).json() == {"examples": {}}

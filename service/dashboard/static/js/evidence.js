@@ -9,8 +9,7 @@ const CURVE = { width: 560, height: 200, pad: { left: 34, right: 10, top: 10, bo
 
 /** The suggested label's probability over the window (the model's top class), or null. */
 export function suggestedProbability(sample) {
-  const entry = (sample.top_classes ?? []).find((item) => item.label === sample.suggested_label);
-  return entry ? entry.probability : null;
+  return sample.suggested_probability ?? null;
 }
 
 /** Given-label probabilities of the window's epochs. */
@@ -80,7 +79,8 @@ function axes({ width, height, pad }, x, y, epochs, k) {
     text({ x: x(epochs), y: bottom + 16, "text-anchor": "end" }, `epoch ${epochs}`));
 }
 
-/** The model's preferred classes: "inclusion 91% · patches 6% · scratches 2%". */
+/** The model's preferred classes: "inclusion 91% · patches 6% · scratches 2%" (pages
+ * leave them out; the large view reads them from the sample resource). */
 export function topClasses(sample) {
   if (!sample.top_classes?.length) return null;
   return h("ol", { class: "top-classes", "aria-label": "The model's most probable classes over the flag window" },
@@ -89,15 +89,15 @@ export function topClasses(sample) {
       h("span", { class: "top-probability", text: format.percent(item.probability) }))));
 }
 
-/** The card's evidence (sparkline and sentence), or the large view's (full curve too). */
+/** The card's evidence (sparkline and sentence), or the large view's (full curve and
+ * legend; the viewer adds the top classes). */
 export function evidence(sample, { large = false } = {}) {
   const sentence = reason(sample);
   if (sentence === null) return null;
   return h("figure", { class: `evidence ${large ? "evidence-large" : ""}` },
     confidenceChart(sample, { large }),
     large ? legend() : null,
-    h("figcaption", { class: "reason", text: sentence }),
-    large ? topClasses(sample) : null);
+    h("figcaption", { class: "reason", text: sentence }));
 }
 
 function legend() {

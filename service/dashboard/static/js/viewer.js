@@ -7,7 +7,7 @@
 import { api } from "./api.js";
 import { actionButtons, classKeys, facts, media, paint } from "./cards.js";
 import { h } from "./dom.js";
-import { evidence } from "./evidence.js";
+import { evidence, topClasses } from "./evidence.js";
 import { ExampleStrip } from "./examples.js";
 import { ZoomStage } from "./zoom.js";
 
@@ -76,8 +76,19 @@ export class Viewer {
           h("p", { class: "hint", text: `← → previous / next · a accept · k keep · x exclude · u undo${this.stage ? " · + − 0 zoom · g s examples" : ""}` })),
         this.stage ? strips : null));
     if (this.stage) this.showExamples(sample, strips);
+    this.showTopClasses(sample);
     this.paint(sample, review, state);
     if (!this.dialog.open) this.dialog.showModal();
+  }
+
+  /** The top classes come with the sample resource, not with the queue's pages. */
+  async showTopClasses(sample) {
+    const figure = this.dialog.querySelector(".evidence-large");
+    if (!figure) return;
+    const full = await api.sample(this.auditId, sample.sample_id).catch(() => null);
+    if (this.sampleId !== sample.sample_id || !full) return;
+    const list = topClasses(full);
+    if (list) figure.append(list);
   }
 
   async showExamples(sample, holder) {
