@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import psycopg
 
+from formats.evidence import history_blobs, top_class_blobs
 from service.pagination import encode_cursor
 
 # Fashion-MNIST's classes: a realistic number of labels and name lengths.
@@ -26,17 +29,24 @@ CLASSES = (
     "ankle-boot",
 )
 FLAGGED_SHARE = 0.10
+EPOCHS = 50
+# Distinct evidence blobs, assigned round-robin: what matters to the benchmark is their
+# size (a byte per epoch, 3 per top class), not that each sample's is its own.
+CURVES = 64
 
 # Each sample draws its class, whether it is flagged and its score; a flagged sample's
 # suggested label is another class and its score is above every unflagged one's (0.5).
 INSERT_SAMPLES = """
 INSERT INTO samples (audit_id, row_index, sample_id, given_label, suggested_label,
-                     confidence, score, flagged, image_path, version)
+                     confidence, score, flagged, image_path, history, top_classes, version)
 SELECT %(audit_id)s, row_index, path, classes[given + 1],
        CASE WHEN flagged THEN classes[(given + shift) %% n + 1] ELSE classes[given + 1] END,
        CASE WHEN flagged THEN 0.4 + 0.6 * u ELSE 1.0 - 0.5 * u END,
        CASE WHEN flagged THEN 0.5 + 0.5 * u ELSE 0.5 * u * u END,
-       flagged, path, 0
+       flagged, path,
+       CASE WHEN flagged THEN (%(low_curves)s::bytea[])[1 + row_index %% %(curves)s]
+            ELSE (%(high_curves)s::bytea[])[1 + row_index %% %(curves)s] END,
+       (%(tops)s::bytea[])[1 + row_index %% %(curves)s], 0
 FROM (
     SELECT g AS row_index, %(classes)s::text[] AS classes, %(n)s AS n,
            floor(random() * %(n)s)::int AS given, 1 + floor(random() * (%(n)s - 1))::int AS shift,
@@ -64,6 +74,25 @@ VALUES (%(id)s, %(name)s, 'succeeded', %(config)s, 'bench.zip', 'zip', 0, 'image
 """
 
 
+def evidence_blobs(seed: int = 2026) -> dict[str, Any]:
+    """Given-label curves that stay low (flagged) or rise (not), and top-3 class blobs."""
+    rng = np.random.default_rng(seed)
+    epochs = np.linspace(0.0, 1.0, EPOCHS)[:, None]
+    ceilings = rng.uniform(0.05, 0.45, CURVES), rng.uniform(0.6, 1.0, CURVES)
+    low, high = (
+        np.clip(ceiling * epochs + rng.normal(0, 0.03, (EPOCHS, CURVES)), 0, 1)
+        for ceiling in ceilings
+    )
+    indices = np.stack([rng.permutation(len(CLASSES))[:3] for _ in range(CURVES)])
+    probabilities = np.sort(rng.dirichlet(np.ones(4), CURVES)[:, :3], axis=1)[:, ::-1]
+    return {
+        "low_curves": history_blobs(low),
+        "high_curves": history_blobs(high),
+        "tops": top_class_blobs(indices, probabilities),
+        "curves": CURVES,
+    }
+
+
 @dataclass(frozen=True)
 class SeededAudit:
     audit_id: uuid.UUID
@@ -79,7 +108,14 @@ def seed_audit(database_url: str, samples: int, *, seed: float = 0.2026) -> Seed
     with psycopg.connect(conninfo, autocommit=True) as connection:
         with connection.transaction():
             connection.execute("SELECT setseed(%s)", (seed,))
-            summary = {"samples": samples, "seconds": 1.0, "device": "cpu"}
+            summary = {
+                "samples": samples,
+                "seconds": 1.0,
+                "device": "cpu",
+                "epochs": EPOCHS,
+                "window": 5,
+                "thresholds": {name: 0.5 for name in CLASSES},
+            }
             connection.execute(
                 INSERT_AUDIT,
                 {
@@ -98,6 +134,7 @@ def seed_audit(database_url: str, samples: int, *, seed: float = 0.2026) -> Seed
                     "n": len(CLASSES),
                     "flagged_share": FLAGGED_SHARE,
                     "samples": samples,
+                    **evidence_blobs(),
                 },
             )
             flagged = connection.execute(

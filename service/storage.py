@@ -82,7 +82,10 @@ class Storage:
             log.warning("removed %d upload(s) left incomplete by a previous run", removed)
         return removed
 
-    def thumbnail_path(self, audit_id: uuid.UUID, row_index: int, size: int) -> Path:
+    def thumbnail_path(self, audit_id: uuid.UUID, row_index: int, size: int | None) -> Path:
+        """A JPEG fitted in ``size`` pixels, or (``None``) a PNG at the original size."""
+        if size is None:
+            return self.audit_dir(audit_id) / "thumbnails" / "original" / f"{row_index}.png"
         return self.audit_dir(audit_id) / "thumbnails" / str(size) / f"{row_index}.jpg"
 
     def new_incoming_path(self) -> Path:

@@ -23,6 +23,7 @@ from celery import Task, signals
 from celery.exceptions import MaxRetriesExceededError
 
 from formats import Dataset, DatasetError, load_dataset
+from formats.evidence import history_blobs, top_class_blobs
 from service.audits import execution
 from service.audits.execution import AuditJob, AuditOutcome
 from service.config import get_settings
@@ -223,6 +224,13 @@ def to_outcome(result: AuditResult, image_paths: list[str] | None) -> AuditOutco
         confusion=confusion,
         seconds=result.seconds,
         device=result.device,
+        history=history_blobs(result.given_history),
+        top_classes=top_class_blobs(result.top_classes, result.top_probabilities),
+        window=result.window,
+        reference_examples={
+            name: [str(result.sample_ids[row]) for row in rows.tolist()]
+            for name, rows in zip(names, result.reference_examples, strict=True)
+        },
     )
 
 

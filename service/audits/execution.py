@@ -72,6 +72,13 @@ class AuditOutcome:
     # What the options left to the data resolved to: the epochs trained, the image side.
     epochs: int | None = None
     image_size: int | None = None
+    # The evidence for each flag, packed by formats.evidence: the given-label probability
+    # after every epoch, and the top classes over the last ``window`` epochs (the flag's).
+    history: list[bytes] | None = None
+    top_classes: list[bytes] | None = None
+    window: int | None = None
+    # Per class, the sample ids of a few confidently labeled samples (for reviewers).
+    reference_examples: dict[str, list[str]] = field(default_factory=dict)
 
 
 def claim_audit(
@@ -232,6 +239,8 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
             "flagged": outcome.flagged[index],
             "image_path": outcome.image_paths[index] if outcome.image_paths else None,
             "features": outcome.features[index] if outcome.features else None,
+            "history": outcome.history[index] if outcome.history else None,
+            "top_classes": outcome.top_classes[index] if outcome.top_classes else None,
             "version": 0,
             "prior_review": prior_reviews.get(sample_id),
         }
@@ -263,6 +272,8 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
         "epochs": outcome.epochs,
         "image_size": outcome.image_size,
         "rounds": _rounds(session, audit),
+        "window": outcome.window,
+        "reference_examples": outcome.reference_examples,
     }
     session.flush()
     return True

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -89,6 +90,10 @@ class Sample(Base):
     image_path: Mapped[str | None] = mapped_column(String(MAX_SAMPLE_ID_CHARS))
     # A table row's first feature values (names in the audit's summary), for reviewers.
     features: Mapped[list[float] | None] = mapped_column(JsonType)
+    # Why it was flagged, packed by formats.evidence (a byte per epoch; 3 bytes per class):
+    # the given label's probability after every epoch, and the top classes over the window.
+    history: Mapped[bytes | None] = mapped_column(LargeBinary)
+    top_classes: Mapped[bytes | None] = mapped_column(LargeBinary)
     review_action: Mapped[str | None] = mapped_column(String(16))
     final_label: Mapped[str | None] = mapped_column(String(MAX_LABEL_CHARS))
     reviewed_by: Mapped[str | None] = mapped_column(String(100))

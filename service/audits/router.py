@@ -22,6 +22,7 @@ from .schemas import (
     AuditStatistics,
     IdempotencyKey,
     ReauditCreate,
+    ReferenceExamples,
     ReviewerName,
     SampleIdPart,
     SampleOut,
@@ -151,6 +152,15 @@ def audit_statistics(
     """The given-label confidence histogram (with the threshold k) and the review progress
     of the flagged samples."""
     return samples.statistics(session, audit_id, bins=bins)
+
+
+@router.get("/{audit_id}/examples", response_model=ReferenceExamples)
+def reference_examples(
+    audit_id: uuid.UUID, session: SessionDep, _reviewer: Reviewer
+) -> ReferenceExamples:
+    """Per class, a few samples the model is surest are labeled right: what each class
+    looks like, to compare a flagged sample with."""
+    return samples.reference_examples(session, audit_id)
 
 
 @router.get("/{audit_id}/samples", response_model=SamplePage)

@@ -134,6 +134,7 @@ class SummaryOut(BaseModel):
     rounds: RoundSummary | None = Field(
         None, description="for a re-audit whose parent still exists: its flags against the parent's"
     )
+    window: int | None = Field(None, description="last epochs the flag rule reads")
 
 
 class DatasetOut(BaseModel):
@@ -189,6 +190,11 @@ class PriorReview(BaseModel):
     round: int = Field(description="the round of the audit the decision was made in")
 
 
+class ClassProbability(BaseModel):
+    label: str
+    probability: float
+
+
 class SampleOut(BaseModel):
     sample_id: str
     row_index: int
@@ -205,11 +211,44 @@ class SampleOut(BaseModel):
     prior_review: PriorReview | None = Field(
         None, description="in a re-audit: the decision of an earlier round on this sample"
     )
+    history: list[float] | None = Field(
+        None,
+        description="the model's probability of the given label after each epoch (to 1/255); "
+        "null for audits run before it was kept",
+    )
+    window: list[int] | None = Field(
+        None, description="the epochs (counting from 1) the flag rule reads: the last W"
+    )
+    threshold: float | None = Field(
+        None, description="k of the given class: flagged when below it in every window epoch"
+    )
+    suggested_probability: float | None = Field(
+        None, description="the model's mean probability of the suggested label over the window"
+    )
+    top_classes: list[ClassProbability] | None = Field(
+        None,
+        description="the most probable classes over the window (up to 3), most first; on "
+        "the sample resource only (null in pages, which stay light)",
+    )
 
 
 class SamplePage(BaseModel):
     items: list[SampleOut]
     next_cursor: str | None
+
+
+class ReferenceExample(BaseModel):
+    sample_id: str
+    image_url: str | None = Field(None, description="a thumbnail, for image datasets")
+
+
+class ReferenceExamples(BaseModel):
+    """Per class, confidently labeled samples: what the class looks like."""
+
+    examples: dict[str, list[ReferenceExample]] = Field(
+        description="by class: up to 5 unflagged samples with the highest given-label "
+        "confidence over the window, the surest first"
+    )
 
 
 class ConfidenceBin(BaseModel):

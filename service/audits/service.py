@@ -289,6 +289,7 @@ def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
             epochs=stored.get("epochs"),
             image_size=stored.get("image_size"),
             rounds=RoundSummary(**stored["rounds"]) if stored.get("rounds") else None,
+            window=stored.get("window"),
         )
     corrections = None
     if audit.corrections is not None:

@@ -1,4 +1,5 @@
-"""The thumbnails API: one sample's image, fitted in a square of ``size`` pixels."""
+"""The thumbnails API: one sample's image, fitted in a square of ``size`` pixels or at its
+original resolution."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/audits", tags=["audits"], responses=ERROR_RESPONSES)
 @router.get(
     "/{audit_id}/samples/{sample_id:path}/image",
     response_class=FileResponse,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
 )
 def sample_image(
     audit_id: uuid.UUID,
@@ -32,8 +33,17 @@ def sample_image(
     storage: StorageDep,
     _reviewer: Reviewer,
     size: Annotated[int, Query(ge=16, le=1024)] = 256,
+    original: Annotated[
+        bool, Query(description="the image at its own resolution (PNG); `size` is ignored")
+    ] = False,
 ) -> FileResponse:
     path = service.thumbnail(
-        session, storage, audit_id, sample_id, size=size, max_pixels=settings.max_image_pixels
+        session,
+        storage,
+        audit_id,
+        sample_id,
+        size=None if original else size,
+        max_pixels=settings.max_image_pixels,
     )
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
+    media_type = "image/png" if original else "image/jpeg"
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=3600"})

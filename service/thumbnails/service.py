@@ -26,10 +26,12 @@ def thumbnail(
     audit_id: uuid.UUID,
     sample_id: str,
     *,
-    size: int,
+    size: int | None,
     max_pixels: int,
 ) -> Path:
-    """A JPEG of the sample's image fitted in ``size`` pixels, made once and then cached."""
+    """A JPEG of the sample's image fitted in ``size`` pixels, or with ``size=None`` a
+    lossless PNG at its original resolution (what a reviewer zooms into to judge a fine
+    defect), made once and then cached."""
     audit = require_audit(session, audit_id)
     sample = require_sample(session, audit_id, sample_id)
     if sample.image_path is None or audit.upload_kind != "zip":
@@ -44,14 +46,18 @@ def thumbnail(
             if image.width * image.height > max_pixels:
                 raise InvalidInput(f"image {sample.image_path!r} is too large to show")
             shown = displayable(image)
-            shown.thumbnail((size, size))
+            if size is not None:
+                shown.thumbnail((size, size))
     except (DatasetError, OSError, UnidentifiedImageError) as exc:
         raise NotFound(
             f"the image of sample {sample_id!r} cannot be read ({exc})", code="no_image"
         ) from None
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(f".{uuid.uuid4().hex}.part")
-    shown.save(partial, format="JPEG", quality=85)
+    if size is None:
+        shown.save(partial, format="PNG")
+    else:
+        shown.save(partial, format="JPEG", quality=85)
     # Written aside and renamed, so a concurrent request never serves half a file.
     partial.replace(cached)
     return cached

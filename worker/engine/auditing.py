@@ -12,6 +12,7 @@ from formats.labels import check_classes
 from formats.options import AuditConfig
 
 from .checkpoint import Checkpoint, StopCheck, fingerprint
+from .evidence import reference_examples, top_classes
 from .flagging import flag_samples, flagged_confusion
 from .progress import Progress, ProgressCallback
 from .result import AuditResult
@@ -49,7 +50,9 @@ def audit(
     -------
     AuditResult
         Per-sample flags, scores and suggestions ``(n,)``, per-class error estimates and
-        the ``(c, c)`` given-to-suggested confusion counts of the flagged samples.
+        the ``(c, c)`` given-to-suggested confusion counts of the flagged samples; the
+        evidence for each flag (the ``(epochs, n)`` given-label history, the window, the
+        top classes) and reference examples per class.
     """
     config = config or AuditConfig()
     started = time.perf_counter()
@@ -72,6 +75,7 @@ def audit(
         history.window_probabilities, dataset.labels, k=config.k, given_history=given_history
     )
     names = dataset.class_names
+    indices, probabilities = top_classes(history.window_probabilities.mean(axis=0))
     return AuditResult(
         sample_ids=dataset.sample_ids,
         given=np.asarray(dataset.labels, dtype=np.int64),
@@ -84,6 +88,13 @@ def audit(
         confusion=flagged_confusion(flags, dataset.labels, dataset.n_classes),
         seconds=time.perf_counter() - started,
         device=describe_device(device),
+        given_history=history.given_probability,
+        window=len(history.window_probabilities),
+        top_classes=indices,
+        top_probabilities=probabilities,
+        reference_examples=reference_examples(
+            flags.confidence, dataset.labels, flags.flagged, dataset.n_classes
+        ),
     )
 
 

@@ -59,6 +59,21 @@ class AuditResult:
         Wall time of training and flagging.
     device : str
         Where it ran, e.g. ``cpu`` or ``cuda:0 (NVIDIA H100)``.
+    given_history : ndarray, (epochs, n) float32
+        Probability of each sample's given label after every epoch: the curve the flag
+        rule reads the end of.
+    window : int
+        How many of the last epochs the flag rule reads (``W``; the window is epochs
+        ``epochs - W + 1`` to ``epochs``, counting from 1).
+    top_classes : ndarray, (n, t) int64
+        Each sample's ``t`` (3, or fewer classes) most probable classes over the window,
+        most probable first.
+    top_probabilities : ndarray, (n, t) float32
+        Their mean probabilities over the window.
+    reference_examples : tuple of ndarray
+        Per class (``c`` arrays of up to 5 row indices, int64): unflagged samples with the
+        highest given-label confidence over the window, the surest first; what the class
+        looks like, for reviewers.
     """
 
     sample_ids: np.ndarray
@@ -70,6 +85,11 @@ class AuditResult:
     confusion: np.ndarray
     seconds: float
     device: str
+    given_history: np.ndarray
+    window: int
+    top_classes: np.ndarray
+    top_probabilities: np.ndarray
+    reference_examples: tuple[np.ndarray, ...]
 
     @property
     def n_flagged(self) -> int:

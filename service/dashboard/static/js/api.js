@@ -91,6 +91,7 @@ export const api = {
   statistics: (auditId) => request("GET", `/audits/${auditId}/statistics`),
   samples: (auditId, params) => request("GET", `/audits/${auditId}/samples${query(params)}`),
   sample: (auditId, sampleId) => request("GET", samplePath(auditId, sampleId)),
+  examples: (auditId) => request("GET", `/audits/${auditId}/examples`),
   review: (auditId, items) => request("POST", `/audits/${auditId}/reviews`, { items }),
   reaudit: (auditId) => request("POST", `/audits/${auditId}/reaudit`, {}),
   cancel: (auditId) => request("POST", `/audits/${auditId}/cancel`),

@@ -3,6 +3,7 @@
 // model's confidence and score, the decision, and buttons for each decision.
 
 import { format, h } from "./dom.js";
+import { evidence, suggestedProbability } from "./evidence.js";
 
 const DECISION_TEXT = {
   accept: "Accepted",
@@ -37,12 +38,13 @@ function featureList(features) {
     h("dt", { text: name }), h("dd", { text: String(Number(Number(value).toPrecision(4))) }))));
 }
 
-/** What the sample is: its image, or its feature values (larger in the large view). */
+/** What the sample is: its image, or its feature values (larger in the large view, which
+ * shows an image in its zoomable stage instead: see zoom.js). */
 export function media(sample, { large = false } = {}) {
   const box = h("div", { class: `media ${large ? "media-large" : ""}` });
   if (sample.image_url) {
     box.classList.add("is-image");
-    box.append(thumbnail(sample, large ? 1024 : 256, `Sample ${sample.sample_id}`));
+    box.append(thumbnail(sample, 256, `Sample ${sample.sample_id}`));
   } else if (sample.features) {
     box.classList.add("is-table");
     box.append(featureList(sample.features));
@@ -79,13 +81,21 @@ export function classKeys(classes) {
 
 /** The labels and numbers of a sample; shared by the card and the large view. */
 export function facts(sample) {
+  const probability = suggestedProbability(sample);
   return [
     h("div", { class: "label-change" },
       h("span", { class: "label label-given", title: "given label", text: sample.given_label }),
       h("span", { class: "arrow", "aria-hidden": "true", text: "→" }),
-      h("span", { class: "label label-suggested", title: "suggested label", text: sample.suggested_label })),
+      // The suggestion and its probability wrap as one.
+      h("span", { class: "suggestion" },
+        h("span", { class: "label label-suggested", title: "suggested label", text: sample.suggested_label }),
+        probability === null ? null : h("span", {
+          class: "suggested-probability", title: "the model's probability of the suggested label over the flag window",
+          text: format.percent(probability),
+        }))),
     h("dl", { class: "scores" },
-      h("div", {}, h("dt", { text: "Confidence" }), h("dd", { text: format.percent(sample.confidence) })),
+      h("div", { title: "The model's mean probability of the given label over the flag window" },
+        h("dt", { text: "Confidence in given label" }), h("dd", { text: format.percent(sample.confidence) })),
       h("div", {}, h("dt", { text: "Score" }), h("dd", { text: format.decimal(sample.score) })),
       sample.flagged ? null : h("div", {}, h("dt", { text: "Flag" }), h("dd", { text: "not flagged" }))),
   ];
@@ -114,6 +124,7 @@ export function card(sample, classes) {
         h("span", { class: "sample-name", title: sample.sample_id, text: shortId(sample.sample_id) })),
       facts(sample),
       priorNote(sample),
+      evidence(sample),
       h("p", { class: "decision" }),
       actionButtons(sample, classes)));
 }
@@ -128,6 +139,6 @@ export function paint(element, sample, review, { saving = false, selected = fals
   const box = element.querySelector("input.select");
   if (box) box.checked = selected;
   element.setAttribute("aria-label", `${sample.sample_id}: given ${sample.given_label}, suggested ` +
-    `${sample.suggested_label}, confidence ${format.percent(sample.confidence)}, ${describeDecision(review)}` +
+    `${sample.suggested_label}, confidence in the given label ${format.percent(sample.confidence)}, ${describeDecision(review)}` +
     (sample.prior_review ? `, earlier round: ${describePrior(sample.prior_review)}` : ""));
 }

@@ -1,0 +1,45 @@
+"""A sample's image as a thumbnail, or at its original resolution for the large view."""
+
+import io
+import uuid
+import zipfile
+
+import numpy as np
+from PIL import Image
+
+from tests.seeding import write_audit
+
+
+def test_the_original_is_served_losslessly_at_its_own_size(client, reviewer, database, settings):
+    from service.storage import Storage
+
+    audit_id = uuid.uuid4()
+    upload = Storage(settings.data_dir).upload_path(audit_id, "zip")
+    upload.parent.mkdir(parents=True)
+    pixels = np.random.default_rng(0).integers(0, 256, (200, 1500, 3), dtype=np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(pixels).save(png, format="PNG")
+    with zipfile.ZipFile(upload, "w") as archive:
+        archive.writestr("scratch/wide.png", png.getvalue())
+    sample = {"sample_id": "scratch/wide.png", "image_path": "scratch/wide.png"}
+    write_audit(
+        database,
+        [sample],
+        id=audit_id,
+        upload_filename="i.zip",
+        upload_kind="zip",
+        dataset_kind="image",
+        summary=None,
+    )
+    url = f"/audits/{audit_id}/samples/scratch/wide.png/image"
+
+    original = client.get(url, headers=reviewer, params={"original": "true"})
+    assert original.status_code == 200 and original.headers["content-type"] == "image/png"
+    # Wider than the largest thumbnail (1024), and every pixel as uploaded.
+    assert (np.asarray(Image.open(io.BytesIO(original.content))) == pixels).all()
+    again = client.get(url, headers=reviewer, params={"original": "true"})
+    assert again.content == original.content
+
+    thumbnail = client.get(url, headers=reviewer, params={"size": 300})
+    assert thumbnail.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(thumbnail.content)).size == (300, 40)
