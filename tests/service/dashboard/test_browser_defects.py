@@ -173,6 +173,21 @@ def test_the_audits_list_fits_a_phone(browser, service, audit_id):
     context.close()
 
 
+def test_the_header_fits_a_phone_with_a_long_key_name(browser, service):
+    """The signed-in name, its role and "Sign out" stay on a 390 px screen (the reviewer's
+    key is named reviewer-bob)."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    sign_in(page, service, service.reviewer_key)
+    for part in (page.locator(".topbar .who"), page.get_by_role("button", name="Sign out")):
+        box = part.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"] + 0.5, (
+            f"{part.inner_text()!r} is off-screen: {box}"
+        )
+    screenshot(page, "header-phone.png")
+    context.close()
+
+
 def contrast(colours: dict[str, list[float]]) -> float:
     """WCAG 2's contrast ratio of two sRGB colours."""
 
