@@ -30,7 +30,8 @@ NAMES_AND_TEXTS = """() => {
     .map((element, index) => {
         element.dataset.nameCheck = String(index);
         const copy = element.cloneNode(true);
-        copy.querySelectorAll("kbd").forEach((key) => key.remove());
+        // Key hints and SVG tooltips are not what the element shows.
+        copy.querySelectorAll("kbd, title").forEach((hidden) => hidden.remove());
         return [String(index), copy.textContent.replace(/\\s+/g, " ").trim()];
     });
 }"""

@@ -55,7 +55,7 @@ export function barChart(container, entries, { axisTitle, label, link }) {
   const bars = sorted.map((entry, i) => {
     const y = top + i * rowHeight;
     const linked = link && entry.value > 0;
-    return svg(linked ? "a" : "g", linked ? { href: link(entry), class: "bar-link", "aria-label": `Review the flagged ${entry.label}` } : {},
+    return svg(linked ? "a" : "g", linked ? { href: link(entry), class: "bar-link", "aria-label": `${entry.label} ${format.count(entry.value)}: review these flagged samples` } : {},
       svg("title", {}, `${entry.label}: ${entry.value}`),
       text(left - 8, y + rowHeight / 2 + 4, entry.label, "axis-label", "end"),
       svg("rect", {

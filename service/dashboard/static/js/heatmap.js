@@ -66,7 +66,7 @@ export function heatmap(container, allClasses, cells, link) {
       const t = count / max;
       const linked = !diagonal && count > 0;
       const props = linked
-        ? { href: link(given, suggested), class: "cell-link", "aria-label": `Review the ${count} flagged ${given} → ${suggested}` }
+        ? { href: link(given, suggested), class: "cell-link", "aria-label": `${count} flagged ${given} → ${suggested}: review them` }
         : {};
       parts.push(svg(linked ? "a" : "g", props,
         svg("title", {}, diagonal ? `${given}: same label` : `${count} flagged ${given} → ${suggested}`),
