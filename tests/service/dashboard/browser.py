@@ -3,6 +3,7 @@ keys, and small page helpers. The fixtures that start them are in conftest.py.""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -90,3 +91,27 @@ def sign_in(page: Any, service: Service, key: str) -> None:
     page.fill("#key", key)
     page.click("form[action='/sign-in'] button[type=submit]")
     page.wait_for_url(f"{service.url}/")
+
+
+def finished(api: httpx.Client, audit_id: str) -> dict[str, Any]:
+    """The audit once it has succeeded (fails the test if it fails or takes 3 minutes)."""
+    deadline = time.monotonic() + 180
+    while (audit := api.get(f"/audits/{audit_id}").json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, f"audit {audit_id} did not finish: {audit}"
+        time.sleep(0.3)
+    assert audit["status"] == "succeeded", audit
+    return audit
+
+
+def audit_upload(
+    service: Service, content: bytes, config: dict[str, Any], *, filename: str = "steel.zip"
+) -> dict[str, Any]:
+    """Upload a dataset through the API as the admin; the finished audit."""
+    with service.api(service.admin_key) as api:
+        created = api.post(
+            "/audits",
+            files={"file": (filename, content)},
+            data={"config": json.dumps(config)},
+        )
+        assert created.status_code == 202, created.text
+        return finished(api, created.json()["id"])

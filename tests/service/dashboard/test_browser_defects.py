@@ -5,9 +5,7 @@ upload form's column fields. Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +14,16 @@ import pytest
 
 from service.demo import generate_demo
 
-from .browser import DESKTOP, PHONE, Service, screenshot, sign_in, wait_until, watched
+from .browser import (
+    DESKTOP,
+    PHONE,
+    Service,
+    audit_upload,
+    screenshot,
+    sign_in,
+    wait_until,
+    watched,
+)
 
 AUDIT_NAME = "Steel surfaces, a long name for a narrow screen"
 # The accessible name of every visible button and link, and its visible text without the
@@ -52,20 +59,8 @@ COLOURS = """(element) => {
 def audit_id(service: Service) -> str:
     """A finished audit of 60 generated steel-surface images, uploaded through the API."""
     archive = generate_demo(per_class=12, wrong_share=0.15, seed=5).archive
-    with service.api(service.admin_key) as api:
-        answer = api.post(
-            "/audits",
-            files={"file": ("steel.zip", archive, "application/zip")},
-            data={"config": json.dumps({"name": AUDIT_NAME, "epochs": 6, "window": 3})},
-        )
-        assert answer.status_code == 202, answer.text
-        audit_id = answer.json()["id"]
-        deadline = time.monotonic() + 180
-        while (audit := api.get(f"/audits/{audit_id}").json())["status"] != "succeeded":
-            assert audit["status"] in ("queued", "running"), audit
-            assert time.monotonic() < deadline, "the audit did not finish in 3 minutes"
-            time.sleep(0.5)
-    return str(audit_id)
+    config = {"name": AUDIT_NAME, "epochs": 6, "window": 3}
+    return str(audit_upload(service, archive, config)["id"])
 
 
 @pytest.fixture

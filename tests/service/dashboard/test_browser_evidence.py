@@ -10,9 +10,7 @@ Screenshots go to test-artifacts/screenshots/ (evidence-*.png).
 from __future__ import annotations
 
 import io
-import json
 import re
-import time
 import zipfile
 from pathlib import Path
 
@@ -21,7 +19,16 @@ from PIL import Image
 
 from service.demo import generate_demo
 
-from .browser import DESKTOP, IMAGES_LOADED, PHONE, screenshot, sign_in, wait_until, watched
+from .browser import (
+    DESKTOP,
+    IMAGES_LOADED,
+    PHONE,
+    audit_upload,
+    screenshot,
+    sign_in,
+    wait_until,
+    watched,
+)
 
 EPOCHS = 12
 WINDOW = 4
@@ -35,25 +42,12 @@ STAGE_PAN = """() => getComputedStyle(document.querySelector('#viewer .stage'))
 
 
 @pytest.fixture(scope="module")
-def image_audit(service, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
+def image_audit(service) -> tuple[str, int]:
     """A finished audit of 120 generated images (12 in a wrong folder); returns its id and
     the images' side in pixels."""
     demo = generate_demo(per_class=24, wrong_share=0.1, seed=5)
-    path = tmp_path_factory.mktemp("evidence") / "steel.zip"
-    path.write_bytes(demo.archive)
-    with service.api(service.admin_key) as api:
-        created = api.post(
-            "/audits",
-            files={"file": ("steel.zip", path.read_bytes())},
-            data={"config": json.dumps({"epochs": EPOCHS, "window": WINDOW, "name": "Steel"})},
-        )
-        assert created.status_code == 202, created.text
-        audit_id = created.json()["id"]
-        deadline = time.monotonic() + 180
-        while (audit := api.get(f"/audits/{audit_id}").json())["status"] != "succeeded":
-            assert audit["status"] in ("queued", "running"), audit
-            assert time.monotonic() < deadline, "the audit did not finish in 3 minutes"
-            time.sleep(0.5)
+    config = {"epochs": EPOCHS, "window": WINDOW, "name": "Steel"}
+    audit_id = audit_upload(service, demo.archive, config)["id"]
     with zipfile.ZipFile(io.BytesIO(demo.archive)) as archive:
         first = next(name for name in archive.namelist() if name.endswith(".png"))
         side = Image.open(io.BytesIO(archive.read(first))).width
@@ -161,16 +155,8 @@ def test_the_large_view_of_a_table_shows_the_curve_without_image_strips(
         cls = row % 2
         label = ("bolt", "nut")[1 - cls if row % 10 == 0 else cls]
         rows.append(f"r{row},{10 + 5 * cls + row % 3},{2 + cls},{label}")
-    with service.api(service.admin_key) as api:
-        created = api.post(
-            "/audits",
-            files={"file": ("parts.csv", "\n".join(rows).encode())},
-            data={"config": json.dumps({"epochs": 8, "window": 3, "k": 0.5})},
-        ).json()
-        deadline = time.monotonic() + 120
-        while api.get(f"/audits/{created['id']}").json()["status"] != "succeeded":
-            assert time.monotonic() < deadline
-            time.sleep(0.5)
+    config = {"epochs": 8, "window": 3, "k": 0.5}
+    created = audit_upload(service, "\n".join(rows).encode(), config, filename="parts.csv")
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     sign_in(page, service, service.reviewer_key)

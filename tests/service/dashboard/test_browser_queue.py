@@ -9,41 +9,33 @@ Screenshots go to test-artifacts/screenshots/ (desktop 1440×900 and phone 390×
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from typing import Any
 
 import pytest
 
 from service.demo import generate_demo
 
-from .browser import DESKTOP, IMAGES_LOADED, PHONE, screenshot, sign_in, wait_until, watched
+from .browser import (
+    DESKTOP,
+    IMAGES_LOADED,
+    PHONE,
+    audit_upload,
+    finished,
+    screenshot,
+    sign_in,
+    wait_until,
+    watched,
+)
 
 EPOCHS = 10
-
-
-def finished(api: Any, audit_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 180
-    while (audit := api.get(f"/audits/{audit_id}").json())["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, f"audit {audit_id} did not finish: {audit}"
-        time.sleep(0.3)
-    assert audit["status"] == "succeeded", audit
-    return audit
 
 
 @pytest.fixture(scope="module")
 def audit(service) -> dict[str, Any]:
     """A finished audit of 120 generated images, 24 of them in a wrong class folder."""
     archive = generate_demo(per_class=24, wrong_share=0.2, seed=3).archive
-    with service.api(service.admin_key) as api:
-        created = api.post(
-            "/audits",
-            files={"file": ("steel.zip", archive)},
-            data={"config": json.dumps({"name": "Steel, queue", "epochs": EPOCHS})},
-        )
-        assert created.status_code == 202, created.text
-        return finished(api, created.json()["id"])
+    return audit_upload(service, archive, {"name": "Steel, queue", "epochs": EPOCHS})
 
 
 @pytest.fixture
