@@ -9,7 +9,7 @@ engine both read datasets through it.
 
 from .dataset import Dataset, Summary
 from .errors import DatasetError
-from .images import PILLOW_FORMATS, displayable
+from .images import PILLOW_FORMATS, displayable, open_image
 from .limits import DEFAULT_LIMITS, Limits
 from .loading import FORMATS, check_dataset, detect_format, load_dataset, read_image_bytes
 
@@ -25,5 +25,6 @@ __all__ = [
     "detect_format",
     "displayable",
     "load_dataset",
+    "open_image",
     "read_image_bytes",
 ]

@@ -43,7 +43,7 @@ def sample_image(
         audit_id,
         sample_id,
         size=None if original else size,
-        max_pixels=settings.max_image_pixels,
+        limits=settings.limits,
     )
     media_type = "image/png" if original else "image/jpeg"
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=3600"})

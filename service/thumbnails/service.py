@@ -6,10 +6,9 @@ import io
 import uuid
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
-from formats import PILLOW_FORMATS, DatasetError, displayable, read_image_bytes
+from formats import DatasetError, Limits, displayable, open_image, read_image_bytes
 
 from ..audits.samples import require_sample
 from ..audits.service import require_audit
@@ -27,7 +26,7 @@ def thumbnail(
     sample_id: str,
     *,
     size: int | None,
-    max_pixels: int,
+    limits: Limits,
 ) -> Path:
     """A JPEG of the sample's image fitted in ``size`` pixels, or with ``size=None`` a
     lossless PNG at its original resolution (what a reviewer zooms into to judge a fine
@@ -42,15 +41,17 @@ def thumbnail(
     source = storage.upload_path(audit_id, audit.upload_kind)
     try:
         data = read_image_bytes(source, sample.image_path, max_bytes=MAX_SOURCE_BYTES)
-        with Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as image:
-            if image.width * image.height > max_pixels:
-                raise InvalidInput(f"image {sample.image_path!r} is too large to show")
+        # The same checks and messages as when the upload was read: the pixel limit, and a
+        # damaged image named as such (the upload may have been damaged since).
+        with open_image(lambda _: io.BytesIO(data), sample.image_path, limits) as image:
             shown = displayable(image)
             if size is not None:
                 shown.thumbnail((size, size))
-    except (DatasetError, OSError, UnidentifiedImageError) as exc:
+    except DatasetError as exc:
+        if exc.code == "image_too_large":
+            raise InvalidInput(str(exc), code="image_too_large") from None
         raise NotFound(
-            f"the image of sample {sample_id!r} cannot be read ({exc})", code="no_image"
+            f"the image of sample {sample_id!r} cannot be shown: {exc}", code="no_image"
         ) from None
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(f".{uuid.uuid4().hex}.part")
