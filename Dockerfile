@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY labelaudit labelaudit
 COPY service service
 COPY worker worker
+COPY formats formats
 COPY migrations migrations
 
 FROM base AS api
