@@ -251,7 +251,7 @@ def reaudit_of(
     *,
     idempotency_key: str | None,
     fingerprint: str,
-    unfinished_statuses: Sequence[str],
+    reusable_statuses: Sequence[str],
 ) -> Audit | None:
     """The parent's re-audit made by the same request: the one with this idempotency key,
     or without a key, the newest with this fingerprint that did not fail or stop."""
@@ -260,7 +260,7 @@ def reaudit_of(
         query = query.where(Audit.idempotency_key == idempotency_key)
     else:
         query = query.where(
-            Audit.reaudit_fingerprint == fingerprint, Audit.status.in_(unfinished_statuses)
+            Audit.reaudit_fingerprint == fingerprint, Audit.status.in_(reusable_statuses)
         )
     return session.scalars(query.order_by(Audit.created_at.desc()).limit(1)).one_or_none()
 

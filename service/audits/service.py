@@ -216,7 +216,7 @@ def reaudit(
         parent.id,
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
-        unfinished_statuses=("queued", "running", "succeeded"),
+        reusable_statuses=("queued", "running", "succeeded"),
     )
     if existing is not None:
         return existing, False
