@@ -39,6 +39,8 @@ NAMES_AND_TEXTS = """() => {
         const copy = element.cloneNode(true);
         // Key hints and SVG tooltips are not what the element shows.
         copy.querySelectorAll("kbd, title").forEach((hidden) => hidden.remove());
+        // Separate SVG labels are separate words ("crazing" and its count "4").
+        copy.querySelectorAll("text").forEach((label) => label.append(" "));
         return [String(index), copy.textContent.replace(/\\s+/g, " ").trim()];
     });
 }"""
