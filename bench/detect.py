@@ -2,6 +2,7 @@
 
     python -m bench.detect --datasets digits --seeds 7,8,9
     python -m bench.detect --datasets neu,neu-longtail --noise "symmetric 10%" --seeds 7,8
+    python -m bench.detect --datasets neu --methods labelaudit --seeds 7
 
 Noise is injected with the row's seed; the true labels are used only in scoring. Every
 method trains the same network for the same number of epochs. Rows (one per dataset, noise,
@@ -27,15 +28,16 @@ from sklearn.metrics import average_precision_score
 from bench import datasets, noise
 from bench.report import write_detection_markdown
 from formats import Dataset
-from worker.engine import AuditConfig, audit
-from worker.engine.flagging import flag_samples
+from worker.engine import AuditConfig
+from worker.engine.flagging import flag_recorded
 from worker.engine.tensors import describe_device, prepare_tensors, resolve_device
-from worker.engine.train import record_training
+from worker.engine.train import RecordedView, TrainingHistory, record_training
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT = "labelaudit (default)"
-CROSSFIT = "labelaudit 2-fold cross-fitted"
-CLEANLAB_ON_OURS = "cleanlab on our 2-fold probabilities"
+ALTERNATIVE = {"combined": "labelaudit dynamics alone", "dynamics": "labelaudit combined"}
+HELD_OUT = "labelaudit held-out half alone"
+CLEANLAB_ON_OURS = "cleanlab on our held-out probabilities"
 REFERENCE = "cleanlab (5-fold CE)"
 
 
@@ -54,60 +56,58 @@ class Detection:
 Method = Callable[[Dataset, AuditConfig], dict[str, Detection]]
 
 
-def labelaudit_default(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
-    result = audit(dataset, config)
-    flags = result.flags
-    epochs = config.epochs_for(dataset.n_samples)
-    detection = Detection(
-        flags.flagged,
-        flags.score,
-        flags.suggested,
-        int(flags.estimated_errors.sum()),
-        result.seconds,
-        dataset.n_samples * epochs,
-        result.device,
-    )
-    return {DEFAULT: detection}
+def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
+    """Our default, its alternative mode, its held-out half alone, and cleanlab on that
+    half's probabilities: all read from one run in combined mode.
 
-
-def labelaudit_crossfit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
-    """Our recipe on 2 folds, each model recording the other fold after every epoch; the
-    same out-of-sample probabilities, flagged by our rule and by cleanlab's."""
+    Combined mode's in-sample run is the same run, with the same seed, as dynamics mode's,
+    so each view is exactly what the mode that reads it alone would record.
+    """
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
-    started = time.perf_counter()
     device = resolve_device(config.device)
     tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
-    crossfit = dataclasses.replace(config, mode="crossval", folds=2)
-    history = record_training(tensors, crossfit)
-    warm = history.given_probability[len(history.given_probability) // 4 :]
-    flags = flag_samples(history.window_probabilities, dataset.labels, given_history=warm)
-    seconds = time.perf_counter() - started
+    history = record_training(tensors, dataclasses.replace(config, mode="combined"))
+    in_sample, held_out = history.views
     epochs = config.epochs_for(dataset.n_samples)
-    compute = dataset.n_samples * epochs
-    ours = Detection(
-        flags.flagged,
-        flags.score,
-        flags.suggested,
-        int(flags.estimated_errors.sum()),
-        seconds,
-        compute,
-        describe_device(device),
-    )
-    probabilities = history.window_probabilities.mean(axis=0)
+    one_run = dataset.n_samples * epochs
+    default_mode = config.mode_for(is_image=tensors.is_image)
+    default_view = history if default_mode == "combined" else in_sample
+    other_view = in_sample if default_mode == "combined" else history
+
+    def ours(view: TrainingHistory | RecordedView, runs: int) -> Detection:
+        started = time.perf_counter()
+        flags = flag_recorded(view.given_probability, view.window_probabilities, dataset.labels)
+        return Detection(
+            flags.flagged,
+            flags.score,
+            flags.suggested,
+            int(flags.estimated_errors.sum()),
+            view.seconds + time.perf_counter() - started,
+            runs * one_run,
+            describe_device(device),
+        )
+
+    started = time.perf_counter()
+    probabilities = held_out.window_probabilities.mean(axis=0)
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     flagged = find_label_issues(dataset.labels, probabilities)
-    theirs = Detection(
+    cleanlab_on_ours = Detection(
         flagged,
         1.0 - get_label_quality_scores(dataset.labels, probabilities),
         probabilities.argmax(axis=1),
         int(flagged.sum()),
-        time.perf_counter() - started,
-        compute,
+        held_out.seconds + time.perf_counter() - started,
+        one_run,
         describe_device(device),
     )
-    return {CROSSFIT: ours, CLEANLAB_ON_OURS: theirs}
+    return {
+        DEFAULT: ours(default_view, 2 if default_mode == "combined" else 1),
+        ALTERNATIVE[default_mode]: ours(other_view, 1 if default_mode == "combined" else 2),
+        HELD_OUT: ours(held_out, 1),
+        CLEANLAB_ON_OURS: cleanlab_on_ours,
+    }
 
 
 def cleanlab_reference(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
@@ -138,8 +138,7 @@ def cleanlab_reference(dataset: Dataset, config: AuditConfig) -> dict[str, Detec
 
 
 METHODS: dict[str, Method] = {
-    "default": labelaudit_default,
-    "crossfit": labelaudit_crossfit,
+    "labelaudit": labelaudit,
     "cleanlab": cleanlab_reference,
 }
 

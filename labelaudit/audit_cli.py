@@ -33,7 +33,10 @@ HELP = {
     "q": "Lq exponent",
     "epochs": f"default: {default_epochs_text()}",
     "window": "epochs a flag must persist",
-    "folds": "folds in crossval mode",
+    "mode": "combined: the mean of a model trained on every sample and models that never "
+    "saw it (default for images); dynamics: the trained model alone (default for tables); "
+    "crossval: held-out models alone",
+    "folds": "held-out folds (default: 2 in combined mode, 5 in crossval mode)",
     "image_size": "side images are resized to (default: from the data)",
 }
 CSV_COLUMNS = ("sample_id", "given_label", "suggested_label", "confidence", "score", "flagged")

@@ -13,7 +13,7 @@ from formats.options import AuditConfig
 
 from .checkpoint import Checkpoint, StopCheck, fingerprint
 from .evidence import reference_examples, top_classes
-from .flagging import flag_samples, flagged_confusion
+from .flagging import flag_recorded, flagged_confusion
 from .progress import Progress, ProgressCallback
 from .result import AuditResult
 from .tensors import describe_device, prepare_tensors, resolve_device
@@ -67,12 +67,10 @@ def audit(
             should_stop=should_stop,
         )
     history = record_training(tensors, config, progress=progress, checkpoint=checkpoint)
-    # The first quarter is warm-up, when every sample is still uncertain.
-    given_history = history.given_probability[len(history.given_probability) // 4 :]
     if progress is not None:
         progress(Progress("flagging", 0, 0, 1.0))
-    flags = flag_samples(
-        history.window_probabilities, dataset.labels, k=config.k, given_history=given_history
+    flags = flag_recorded(
+        history.given_probability, history.window_probabilities, dataset.labels, k=config.k
     )
     names = dataset.class_names
     indices, probabilities = top_classes(history.window_probabilities.mean(axis=0))
@@ -102,9 +100,11 @@ def _check_trainable(dataset: Dataset, config: AuditConfig) -> None:
     # Corrections may have emptied a class since the dataset was read.
     counts = np.bincount(dataset.labels, minlength=dataset.n_classes)
     check_classes({name: int(n) for name, n in zip(dataset.class_names, counts, strict=True)})
-    if config.mode == "crossval" and dataset.n_samples < 2 * config.folds:
+    mode = config.mode_for(is_image=dataset.kind == "image")
+    folds = config.fold_count(mode)
+    if mode != "dynamics" and dataset.n_samples < 2 * folds:
         raise DatasetError(
-            f"crossval with {config.folds} folds needs at least {2 * config.folds} samples; "
+            f"{mode} mode with {folds} folds needs at least {2 * folds} samples; "
             f"the dataset has {dataset.n_samples}",
             code="too_few_samples",
         )

@@ -70,6 +70,28 @@ def flag_samples(
     )
 
 
+def flag_recorded(
+    given_probability: np.ndarray,
+    window_probabilities: np.ndarray,
+    labels: np.ndarray,
+    *,
+    k: float | None = None,
+) -> FlagResult:
+    """:func:`flag_samples` on what training recorded, its score read after the warm-up.
+
+    Parameters
+    ----------
+    given_probability : ndarray, (E, n)
+        Given-label probabilities after every epoch; the first quarter is warm-up, when
+        every sample is still uncertain, and the score leaves it out.
+    window_probabilities : ndarray, (W, n, c)
+    labels : ndarray, (n,) int
+    k : float, optional
+    """
+    warm = given_probability[len(given_probability) // 4 :]
+    return flag_samples(window_probabilities, labels, k=k, given_history=warm)
+
+
 def automatic_thresholds(
     highest_given: np.ndarray, labels: np.ndarray, estimated_errors: np.ndarray
 ) -> np.ndarray:

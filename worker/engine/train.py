@@ -1,7 +1,8 @@
 """Training runs that record each sample's predicted probabilities.
 
 :func:`record_training` records, after every epoch and in eval mode, the probability vectors
-of the samples a model trains on (``dynamics``) or of the fold it does not (``crossval``).
+of the samples a model trains on (``dynamics``), of the fold it does not (``crossval``), or
+the mean of the two (``combined``).
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from formats.options import AuditConfig
+from formats.options import AuditConfig, Mode
 
 from .checkpoint import Checkpoint
 from .losses import RobustLoss
@@ -27,8 +29,8 @@ EVAL_BATCH = 2048
 
 
 @dataclass(frozen=True)
-class TrainingHistory:
-    """What one training run recorded.
+class RecordedView:
+    """What the runs of one view recorded: in-sample, or held out from the models.
 
     Attributes
     ----------
@@ -37,11 +39,41 @@ class TrainingHistory:
     window_probabilities : ndarray, (window, n, c) float32
         Full probability vectors of the last ``window`` epochs.
     seconds : float
+        Time the view's runs took.
     """
 
     given_probability: np.ndarray
     window_probabilities: np.ndarray
     seconds: float
+
+
+@dataclass(frozen=True)
+class TrainingHistory:
+    """What an audit's training runs recorded, per view and averaged over the views.
+
+    ``views`` holds one view, or in ``combined`` mode two: the in-sample run's first, the
+    held-out models' second. The audit reads the mean of the views.
+    """
+
+    views: tuple[RecordedView, ...]
+
+    @cached_property
+    def given_probability(self) -> np.ndarray:
+        """``(epochs, n)``: the views' mean probability of each given label."""
+        return _mean([view.given_probability for view in self.views])
+
+    @cached_property
+    def window_probabilities(self) -> np.ndarray:
+        """``(window, n, c)``: the views' mean probability vectors over the window."""
+        return _mean([view.window_probabilities for view in self.views])
+
+    @property
+    def seconds(self) -> float:
+        return sum(view.seconds for view in self.views)
+
+
+def _mean(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.asarray(np.mean(arrays, axis=0), np.float32)
 
 
 @dataclass(frozen=True)
@@ -51,6 +83,21 @@ class _Span:
     stage: str
     start: float
     width: float
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One training run of an audit: whom it trains on and records, and how.
+
+    ``view`` 0 holds in-sample records (or out-of-sample ones in ``crossval`` mode), 1 the
+    held-out records of ``combined`` mode; the audit's history is the mean of the views.
+    """
+
+    trained: np.ndarray
+    recorded: np.ndarray
+    config: AuditConfig
+    view: int
+    stage: str
 
 
 def first_pruned_epoch(config: AuditConfig, *, is_image: bool, epochs: int) -> int:
@@ -77,7 +124,8 @@ def record_training(
     ``dynamics`` mode trains once on all samples and records them all (in-sample);
     ``crossval`` mode trains one model per stratified fold and records, after each of its
     epochs, the fold it does not train on (out-of-sample), so every sample gets a trajectory
-    from a model that never saw its label.
+    from a model that never saw its label; ``combined`` mode does both, the held-out models
+    trained as :meth:`AuditConfig.held_out_config` says, and its history is their mean.
 
     Parameters
     ----------
@@ -92,48 +140,55 @@ def record_training(
     Returns
     -------
     TrainingHistory
-        ``given_probability`` is ``(epochs, n)``, ``window_probabilities`` ``(W, n, c)``.
+        Per view and averaged: ``given_probability`` ``(epochs, n)``,
+        ``window_probabilities`` ``(W, n, c)``.
     """
-    started = time.perf_counter()
     epochs = config.epochs_for(tensors.n_samples)
     window = min(config.window, epochs)
-    parts = _training_parts(tensors.labels_np, config)
+    mode = config.mode_for(is_image=tensors.is_image)
+    parts = _training_parts(tensors.labels_np, config, mode)
+    spans = _spans(parts)
     first_pruned = first_pruned_epoch(config, is_image=tensors.is_image, epochs=epochs)
-    given = np.empty((epochs, tensors.n_samples), dtype=np.float32)
-    recent = np.empty((window, tensors.n_samples, tensors.n_classes), dtype=np.float32)
-    first_part, saved = 0, checkpoint.load(config.mode) if checkpoint is not None else None
+    views = 1 + max(part.view for part in parts)
+    given = np.empty((views, epochs, tensors.n_samples), dtype=np.float32)
+    recent = np.empty((views, window, tensors.n_samples, tensors.n_classes), dtype=np.float32)
+    first_part, saved = 0, checkpoint.load(mode) if checkpoint is not None else None
     if saved is not None:
         first_part = int(saved["part"])
         given[:] = saved["given"].numpy()
         recent[:] = saved["recent"].numpy()
-    for part in range(first_part, len(parts)):
-        train_index, recorded = parts[part]
-        run = _Run(tensors, config, train_index, epochs=epochs, seed=config.seed + part)
-        stage = "training" if len(parts) == 1 else f"fold {part + 1}/{len(parts)}"
-        span = _Span(stage, part / len(parts), 1 / len(parts))
+    seconds = np.zeros(views)
+    for index in range(first_part, len(parts)):
+        part, span = parts[index], spans[index]
+        started = time.perf_counter()
+        run = _Run(tensors, part.config, part.trained, epochs=epochs, seed=config.seed + index)
         done = 0
-        if saved is not None and part == first_part:
+        if saved is not None and index == first_part:
             done = run.restore(saved["run"])
             _report(progress, span, done, epochs, resumed=True)
         for epoch in range(done + 1, epochs + 1):
             run.train_epoch(checkpoint)
-            probabilities = run.predict(recorded)
-            given[epoch - 1, recorded] = probabilities[
-                np.arange(recorded.size), tensors.labels_np[recorded]
+            probabilities = run.predict(part.recorded)
+            given[part.view, epoch - 1, part.recorded] = probabilities[
+                np.arange(part.recorded.size), tensors.labels_np[part.recorded]
             ]
             if epoch > epochs - window:
-                recent[epoch - (epochs - window) - 1, recorded] = probabilities
-            if _prunes_after(config, epoch, first=first_pruned):
-                run.prune(given[epoch - 1] if recorded is train_index else None)
+                recent[part.view, epoch - (epochs - window) - 1, part.recorded] = probabilities
+            if _prunes_after(part.config, epoch, first=first_pruned):
+                in_sample = part.recorded is part.trained
+                run.prune(given[part.view, epoch - 1] if in_sample else None)
             if checkpoint is not None:
                 state = {
-                    "part": part,
+                    "part": index,
                     "given": torch.from_numpy(given),
                     "recent": torch.from_numpy(recent),
                 }
-                checkpoint.save(config.mode, {"run": run.state(epoch), **state})
+                checkpoint.save(mode, {"run": run.state(epoch), **state})
             _report(progress, span, epoch, epochs)
-    return TrainingHistory(given, recent, time.perf_counter() - started)
+        seconds[part.view] += time.perf_counter() - started
+    return TrainingHistory(
+        tuple(RecordedView(given[v], recent[v], float(seconds[v])) for v in range(views))
+    )
 
 
 def _prunes_after(config: AuditConfig, epoch: int, *, first: int) -> bool:
@@ -141,15 +196,36 @@ def _prunes_after(config: AuditConfig, epoch: int, *, first: int) -> bool:
     return since >= 0 and since % config.prune_every == 0
 
 
-def _training_parts(labels: np.ndarray, config: AuditConfig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``(trained on, recorded)`` sample indices of each training run of the audit."""
-    if config.mode == "dynamics":
-        everyone = np.arange(labels.size)
-        return [(everyone, everyone)]
-    folds = stratified_folds(labels, config.folds, seed=config.seed)
+def _training_parts(labels: np.ndarray, config: AuditConfig, mode: Mode) -> list[_Part]:
+    """The training runs of an audit in ``mode``, in order."""
+    everyone = np.arange(labels.size)
+    in_sample = _Part(everyone, everyone, config, 0, "training")
+    if mode == "dynamics":
+        return [in_sample]
+    folds = config.fold_count(mode)
+    assignment = stratified_folds(labels, folds, seed=config.seed)
+    held_out = config if mode == "crossval" else config.held_out_config()
+    view, prefix = (0, "fold") if mode == "crossval" else (1, "held-out fold")
+    fold_parts = [
+        _Part(
+            np.flatnonzero(assignment != fold),
+            np.flatnonzero(assignment == fold),
+            held_out,
+            view,
+            f"{prefix} {fold + 1}/{folds}",
+        )
+        for fold in range(folds)
+    ]
+    return fold_parts if mode == "crossval" else [in_sample, *fold_parts]
+
+
+def _spans(parts: list[_Part]) -> list[_Span]:
+    """Each run's share of the audit's progress: its share of the samples trained on."""
+    sizes = np.array([part.trained.size for part in parts], dtype=np.float64)
+    starts = np.concatenate([[0.0], np.cumsum(sizes)[:-1]]) / sizes.sum()
     return [
-        (np.flatnonzero(folds != fold), np.flatnonzero(folds == fold))
-        for fold in range(config.folds)
+        _Span(part.stage, float(start), float(size / sizes.sum()))
+        for part, start, size in zip(parts, starts, sizes, strict=True)
     ]
 
 
@@ -324,6 +400,7 @@ def _build_model(tensors: TrainingTensors) -> nn.Module:
 
 
 __all__ = [
+    "RecordedView",
     "TrainingHistory",
     "record_training",
     "resolve_device",

@@ -8,6 +8,8 @@ from worker.engine import AuditConfig, ConfigError, Progress, audit
 from worker.engine.tensors import prepare_tensors, resolve_device
 from worker.engine.train import record_training, stratified_folds
 
+from .conftest import blobs
+
 
 def tensors_of(dataset):
     return prepare_tensors(
@@ -78,6 +80,44 @@ def test_crossval_probabilities_come_from_the_model_that_did_not_train_on_the_sa
     history = record_training(tensors, config)
     given = history.given_probability[-1]
     assert given[[0, 20]].max() < 0.2 < given[1:20].min()
+
+
+def test_combined_mode_records_in_sample_then_each_held_out_fold(stripe_dataset):
+    reports: list[Progress] = []
+    config = AuditConfig(epochs=2, window=2)
+    history = record_training(tensors_of(stripe_dataset), config, progress=reports.append)
+    assert history.given_probability.shape == (2, stripe_dataset.n_samples)
+    np.testing.assert_allclose(history.window_probabilities.sum(axis=2), 1.0, atol=1e-5)
+    stages = [(r.stage, r.epoch) for r in reports]
+    assert stages == [
+        (stage, epoch)
+        for stage in ("training", "held-out fold 1/2", "held-out fold 2/2")
+        for epoch in (1, 2)
+    ]
+    # The in-sample run trains on every sample, each held-out fold's model on half.
+    assert [r.fraction for r in reports] == pytest.approx([0.25, 0.5, 0.625, 0.75, 0.875, 1.0])
+
+
+def test_combined_mode_averages_the_trained_and_the_held_out_models():
+    # Three of 120 well-separated points are labelled against their blob. A model trained
+    # on them memorises them; models that never saw them give their labels about zero.
+    dataset = blobs(40, seed=1)
+    labels = dataset.labels.copy()
+    flipped = np.array([0, 40, 80])
+    labels[flipped] = [1, 2, 0]
+    tensors = prepare_tensors(dataset.features, labels, 3, device=torch.device("cpu"))
+    config = AuditConfig(loss="ce", epochs=60, window=1, batch_size=16, learning_rate=0.01)
+    given = {
+        mode: record_training(tensors, dataclasses.replace(config, mode=mode)).given_probability[
+            -1
+        ][flipped]
+        for mode in ("dynamics", "crossval", "combined")
+    }
+    assert given["dynamics"].min() > 0.6
+    assert given["crossval"].max() < 0.1
+    np.testing.assert_allclose(
+        given["combined"], (given["dynamics"] + given["crossval"]) / 2, atol=0.15
+    )
 
 
 def test_stratified_folds_balance_each_class():
