@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 REFERENCE = "cleanlab (5-fold CE)"
+DEFAULT = "labelaudit (default)"
 METRICS = ("precision", "recall", "f1", "auprc")
 
 
@@ -45,7 +46,47 @@ def write_detection_markdown(path: Path, meta: dict[str, Any], rows: list[dict[s
             reference = groups.get((name, setting, REFERENCE), [])
             lines.append(_line(setting, method, group, reference))
         lines.append("")
+        if "longtail" in dataset:
+            lines += _per_class_lines(dataset, groups)
     path.write_text("\n".join(lines))
+
+
+def _per_class_lines(
+    dataset: str, groups: dict[tuple[str, str, str], list[dict[str, Any]]]
+) -> list[str]:
+    """Per class of an imbalanced set, the default's and cleanlab's recall of its errors and
+    the share of its samples flagged against the share wrongly labelled: a rare class
+    flagged wholesale, or one whose errors go unseen, shows here."""
+    lines = [
+        "Per class (class 0 the largest; mean over the seeds): recall of the errors whose "
+        "true class it is, and of the samples given it, the share flagged / the share wrong.",
+        "",
+        "| noise | method | "
+        + " | ".join(f"class {c}" for c in range(_classes(groups, dataset)))
+        + " |",
+        "|" + "---|" * (2 + _classes(groups, dataset)),
+    ]
+    for (name, setting, method), group in groups.items():
+        if name != dataset or method not in (DEFAULT, REFERENCE) or not group[0]["true_errors"]:
+            continue
+        cells = []
+        for c in range(_classes(groups, dataset)):
+            recall = _mean_sd([r["recall_per_true_class"].get(str(c)) for r in group], digits=2)
+            flagged = _mean_sd([r["flagged_share_per_given_class"].get(str(c)) for r in group])
+            wrong = _mean_sd([r["wrong_share_per_given_class"].get(str(c)) for r in group])
+            cells.append(f"{recall}; {flagged.split(' ')[0]} / {wrong.split(' ')[0]}")
+        lines.append(f"| {setting} | {method} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _classes(groups: dict[tuple[str, str, str], list[dict[str, Any]]], dataset: str) -> int:
+    shares = [
+        len(r["wrong_share_per_given_class"])
+        for (name, _, _), group in groups.items()
+        if name == dataset
+        for r in group
+    ]
+    return max(shares, default=0)
 
 
 def _line(

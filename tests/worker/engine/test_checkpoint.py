@@ -24,17 +24,22 @@ def assert_same_result(resumed, uninterrupted):
 
 
 @pytest.mark.parametrize(
-    ("dataset", "config"),
+    ("dataset", "config", "reports_before_stop"),
     [
         # Truncated Lq prunes (weights in the loss) and the MLP uses dropout (global RNG).
-        (blobs(40), AuditConfig(epochs=9, window=3, prune_every=1, seed=3)),
+        (blobs(40), AuditConfig(epochs=9, window=3, prune_every=1, seed=3), 2),
         # Augmentation draws from the run's own generator; a holdout keeps a best model.
-        (stripes(12), AuditConfig(epochs=5, window=2, holdout_fraction=0.2, seed=1)),
-        (blobs(30), AuditConfig(epochs=3, mode="crossval", folds=3, seed=2)),
+        (stripes(12), AuditConfig(epochs=5, window=2, holdout_fraction=0.2, seed=1), 2),
+        (blobs(30), AuditConfig(epochs=3, mode="crossval", folds=3, seed=2), 4),
+        # Combined mode, stopped in its first held-out fold: the view recorded before the
+        # stop comes back from the checkpoint.
+        (stripes(12), AuditConfig(epochs=3, window=2, seed=4), 4),
     ],
-    ids=["table-tgce", "images-augmented", "crossval"],
+    ids=["table-tgce", "images-augmented", "crossval", "images-combined-held-out"],
 )
-def test_a_resumed_audit_equals_an_uninterrupted_one(tmp_path, dataset, config):
+def test_a_resumed_audit_equals_an_uninterrupted_one(
+    tmp_path, dataset, config, reports_before_stop
+):
     uninterrupted = audit(dataset, config)
     path = tmp_path / "checkpoint.pt"
     reports: list[Progress] = []
@@ -44,7 +49,7 @@ def test_a_resumed_audit_equals_an_uninterrupted_one(tmp_path, dataset, config):
             config,
             progress=reports.append,
             checkpoint_path=path,
-            should_stop=interrupted_after(4 if config.mode == "crossval" else 2, reports),
+            should_stop=interrupted_after(reports_before_stop, reports),
         )
     assert path.exists()
     resumed_reports: list[Progress] = []
