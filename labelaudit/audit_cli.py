@@ -94,7 +94,8 @@ def run_audit(args: argparse.Namespace) -> int:
     print(
         f"{dataset.n_samples} samples, {result.n_flagged} flagged ({rows} rows in "
         f"{args.output}); estimated errors per class: {errors}; k per class: {thresholds}; "
-        f"{time.perf_counter() - started:.1f} s on {result.device}"
+        f"{time.perf_counter() - started:.1f} s on {result.device} in "
+        f"{config.mode_for(is_image=dataset.kind == 'image')} mode"
     )
     return 0
 

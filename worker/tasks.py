@@ -185,6 +185,7 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
     outcome = replace(
         outcome,
         epochs=config.epochs_for(dataset.n_samples),
+        mode=config.mode_for(is_image=dataset.kind == "image"),
         image_size=int(dataset.features.shape[1]) if dataset.kind == "image" else None,
     )
     if dataset.kind == "table":

@@ -69,8 +69,10 @@ class AuditOutcome:
     # Tables: each row's first feature values, under these names (what review cards show).
     feature_names: list[str] = field(default_factory=list)
     features: list[list[float]] | None = None
-    # What the options left to the data resolved to: the epochs trained, the image side.
+    # What the options left to the data resolved to: the epochs trained, the mode, the
+    # image side.
     epochs: int | None = None
+    mode: str | None = None
     image_size: int | None = None
     # The evidence for each flag, packed by formats.evidence: the given-label probability
     # after every epoch, and the top classes over the last ``window`` epochs (the flag's).
@@ -270,6 +272,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
         "device": outcome.device,
         "feature_names": outcome.feature_names,
         "epochs": outcome.epochs,
+        "mode": outcome.mode,
         "image_size": outcome.image_size,
         "rounds": _rounds(session, audit),
         "window": outcome.window,

@@ -68,6 +68,9 @@ DESCRIPTIONS = {
     "q": "Lq exponent",
     "epochs": f"omitted: {default_epochs_text()}",
     "window": "last epochs a flag must hold in",
+    "mode": "combined: the mean of a model trained on every sample and held-out models that "
+    "never saw it; dynamics: the trained model alone; crossval: held-out models alone; "
+    "omitted: combined for images, dynamics for tables",
 }
 _ENGINE_FIELDS: dict[str, Any] = {
     spec.name: (spec.annotation, Field(spec.default, description=DESCRIPTIONS.get(spec.name)))
@@ -130,6 +133,9 @@ class SummaryOut(BaseModel):
     seconds: float
     device: str
     epochs: int | None = Field(None, description="epochs trained, resolved from the data if unset")
+    mode: str | None = Field(
+        None, description="mode the audit ran in, resolved from the data if unset"
+    )
     image_size: int | None = Field(None, description="side the images were resized to")
     rounds: RoundSummary | None = Field(
         None, description="for a re-audit whose parent still exists: its flags against the parent's"

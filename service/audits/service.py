@@ -287,6 +287,7 @@ def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
             seconds=stored["seconds"],
             device=stored["device"],
             epochs=stored.get("epochs"),
+            mode=stored.get("mode"),
             image_size=stored.get("image_size"),
             rounds=RoundSummary(**stored["rounds"]) if stored.get("rounds") else None,
             window=stored.get("window"),

@@ -47,10 +47,15 @@ def test_the_accepted_uploads_audit_to_the_end(
         assert sorted(summary["estimated_errors"]) == case.classes
         # The audit tells what the options left unset resolved to.
         if loaded.kind == "image":
-            assert (summary["epochs"], summary["image_size"]) == (2, loaded.features.shape[1])
+            assert (summary["epochs"], summary["mode"], summary["image_size"]) == (
+                2,
+                "combined",
+                loaded.features.shape[1],
+            )
         else:
-            assert (summary["epochs"], summary["image_size"]) == (
+            assert (summary["epochs"], summary["mode"], summary["image_size"]) == (
                 AuditConfig().epochs_for(loaded.n_samples),
+                "dynamics",
                 None,
             )
 

@@ -84,10 +84,12 @@ function summaryTiles(current, statistics) {
   ];
 }
 
-// "on cpu, 20 epochs, 32 px images": the device and what the options left unset became.
+// "on cpu, 20 epochs, combined mode, 32 px images": the device and what the options left
+// unset became.
 function trainedOn(summary) {
   const parts = [`on ${summary.device}`];
   if (summary.epochs) parts.push(`${summary.epochs} epochs`);
+  if (summary.mode) parts.push(`${summary.mode} mode`);
   if (summary.image_size) parts.push(`${summary.image_size} px images`);
   return parts.join(", ");
 }
