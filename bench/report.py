@@ -30,7 +30,7 @@ def write_detection_markdown(path: Path, meta: dict[str, Any], rows: list[dict[s
         "",
     ]
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in sorted(rows, key=_row_order):
         groups.setdefault((row["dataset"], row["noise"], row["method"]), []).append(row)
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         first = next(r for r in rows if r["dataset"] == dataset)
@@ -87,6 +87,14 @@ def _classes(groups: dict[tuple[str, str, str], list[dict[str, Any]]], dataset: 
         for r in group
     ]
     return max(shares, default=0)
+
+
+def _row_order(row: dict[str, Any]) -> tuple[int, int, str]:
+    """Within a dataset: no noise first, then symmetric and class-dependent by rate; the
+    default first and cleanlab's reference last (the dataset order is the rows')."""
+    kind, _, rate = row["noise"].partition(" ")
+    noise = {"none": 0, "symmetric": 1}.get(kind, 2) * 1000 + int(rate.rstrip("%") or 0)
+    return noise, {DEFAULT: 0, REFERENCE: 2}.get(row["method"], 1), row["method"]
 
 
 def _line(
