@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,7 +92,11 @@ def prepare_tensors(
     is_image = features.ndim == 4
     labels_np = np.asarray(labels, dtype=np.int64)
     if is_image:
-        data = torch.from_numpy(np.ascontiguousarray(features, dtype=np.uint8))
+        with warnings.catch_warnings():
+            # The image cache is a read-only memory map, shared rather than copied; training
+            # only ever reads it, so torch's warning about writes does not apply.
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            data = torch.from_numpy(np.ascontiguousarray(features, dtype=np.uint8))
         mean, std = _channel_statistics(features)
     else:
         table = np.asarray(features, dtype=np.float32)
