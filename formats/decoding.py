@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .images import ImageIndex, displayable, inspect, open_image, opener
+from .images import ImageIndex, default_side, displayable, inspect, open_image, opener
 from .limits import Limits
 
 _CACHE_VERSION = 2
@@ -23,28 +23,30 @@ def decode_images(
     index: ImageIndex,
     *,
     image_size: int | None,
+    max_side: int,
     cache_dir: Path | None,
     limits: Limits,
 ) -> np.ndarray:
     """Decode every image of ``index`` into a ``(n, S, S, C)`` uint8 array.
 
-    ``S`` as :func:`inspect` chooses it; ``C`` is 1 when every image is grayscale and 3 when
-    every image is colour. With ``cache_dir`` the result is a read-only memmap of
-    ``cache_dir/<key>.u8``, reused by later calls for the same files and size.
+    ``S`` is ``image_size``, or when None :func:`default_side` with ``max_side``; ``C`` is 1
+    when every image is grayscale and 3 when every image is colour. With ``cache_dir`` the
+    result is a read-only memmap of ``cache_dir/<key>.u8``, reused by later calls for the
+    same files and size.
     """
     if cache_dir is None:
-        size, gray = inspect(index, image_size=image_size, limits=limits)
+        size, gray = _size_and_mode(index, image_size, max_side, limits)
         images = np.empty((len(index.paths), size, size, 1 if gray else 3), np.uint8)
         _decode_into(images, index, gray, limits)
         return images
     cache_dir.mkdir(parents=True, exist_ok=True)
-    key = _cache_key(index, image_size)
+    key = _cache_key(index, image_size or f"up to {max_side}")
     data_path = cache_dir / f"{key}.u8"
     meta_path = cache_dir / f"{key}.json"
     cached = _read_cache(index, data_path, meta_path)
     if cached is not None:
         return cached
-    size, gray = inspect(index, image_size=image_size, limits=limits)
+    size, gray = _size_and_mode(index, image_size, max_side, limits)
     shape = (len(index.paths), size, size, 1 if gray else 3)
     handle, data_tmp = tempfile.mkstemp(dir=cache_dir, prefix=f"{key}.", suffix=".tmp")
     os.close(handle)
@@ -67,7 +69,14 @@ def decode_images(
     return np.memmap(data_path, dtype=np.uint8, mode="r", shape=shape)
 
 
-def _cache_key(index: ImageIndex, image_size: int | None) -> str:
+def _size_and_mode(
+    index: ImageIndex, image_size: int | None, max_side: int, limits: Limits
+) -> tuple[int, bool]:
+    median_side, gray = inspect(index, limits=limits)
+    return image_size or default_side(median_side, max_side=max_side), gray
+
+
+def _cache_key(index: ImageIndex, image_size: int | str) -> str:
     parts = [_CACHE_VERSION, str(index.source.resolve()), index.fingerprint, image_size]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 

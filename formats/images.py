@@ -238,15 +238,11 @@ def open_image(
         ) from None
 
 
-def inspect(
-    index: ImageIndex, *, image_size: int | None, limits: Limits, verify: bool = False
-) -> tuple[int, bool]:
-    """Read every image's header: return the side ``S`` images are resized to and whether
-    the set is grayscale. With ``verify`` every image is also decoded once (a truncated JPEG
-    shows only then), which is how an upload is checked without decoding into an array.
-
-    ``S`` is ``image_size``, or when None the median of all image widths and heights,
-    rounded to a multiple of 4 and clipped to [16, 64].
+def inspect(index: ImageIndex, *, limits: Limits, verify: bool = False) -> tuple[float, bool]:
+    """Read every image's header: return the median of all image widths and heights and
+    whether the set is grayscale. With ``verify`` every image is also decoded once (a
+    truncated JPEG shows only then), which is how an upload is checked without decoding
+    into an array.
     """
     sides: list[int] = []
     first: dict[bool, str] = {}
@@ -268,9 +264,13 @@ def inspect(
             "convert them all to one mode",
             code="mixed_image_modes",
         )
-    if image_size is None:
-        image_size = int(np.clip(4 * np.floor(np.median(sides) / 4 + 0.5), 16, 64))
-    return image_size, True in first
+    return float(np.median(sides)), True in first
+
+
+def default_side(median_side: float, *, max_side: int) -> int:
+    """The side images are resized to when none is set: their median side, rounded to a
+    multiple of 4 and clipped to [16, ``max_side``]."""
+    return int(np.clip(4 * np.floor(median_side / 4 + 0.5), 16, max(max_side, 16)))
 
 
 def is_gray(image: Image.Image, member: str) -> bool:

@@ -20,6 +20,7 @@ from .dataset import Dataset, Summary, check_unique_ids
 from .errors import DatasetError
 from .labels import check_classes, encode_labels
 from .limits import DEFAULT_LIMITS, Limits
+from .options import MAX_IMAGE_SIDE
 from .tables import scan_table
 
 # File name endings and the format each names; a directory is an image folder.
@@ -59,6 +60,7 @@ def load_dataset(
     label_column: str = "label",
     id_column: str = "id",
     image_size: int | None = None,
+    max_image_side: int = MAX_IMAGE_SIDE["cpu"],
     cache_dir: str | os.PathLike[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     name: str | None = None,
@@ -77,8 +79,13 @@ def load_dataset(
         sample's id is its 0-based row index.
     image_size : int, optional
         Side ``S`` images are resized to. When None: the median of all image widths and
-        heights, rounded to a multiple of 4 and clipped to [16, 64]; ``.npz`` images keep
-        their size unless they are not square (then they are resized to their height).
+        heights, rounded to a multiple of 4 and clipped to [16, ``max_image_side``];
+        ``.npz`` images keep their size unless they are not square (then they are resized
+        to their height).
+    max_image_side : int
+        The largest side chosen when ``image_size`` is None: see
+        :data:`formats.options.MAX_IMAGE_SIDE` (the engine's ``max_image_side`` gives the
+        one for the device that trains).
     cache_dir : path, optional
         Where decoded images are cached; a later load of the same unchanged files reuses
         the cache (a read-only memmap) without decoding.
@@ -110,6 +117,7 @@ def load_dataset(
             features = decoding.decode_images(
                 index,
                 image_size=image_size,
+                max_side=max_image_side,
                 cache_dir=None if cache_dir is None else Path(cache_dir),
                 limits=limits,
             )
@@ -154,7 +162,7 @@ def check_dataset(
         kind = _format_of(path, name)
         if kind in ("zip", FOLDER):
             index = images.index_images(path, limits)
-            images.inspect(index, image_size=None, limits=limits, verify=True)
+            images.inspect(index, limits=limits, verify=True)
             sample_ids = np.array(index.paths, dtype=str)
             return Summary(kind, "image", check_classes(Counter(index.labels)), sample_ids)
         if kind == "npz":

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from formats.options import default_epochs_text, option_specs
+from formats.options import default_epochs_text, default_image_size_text, option_specs
 
 # The engine's options the command line offers; their types, choices and defaults are
 # AuditConfig's, and so are their ranges, checked when the config is built.
@@ -37,7 +37,7 @@ HELP = {
     "saw it (default for images); dynamics: the trained model alone (default for tables); "
     "crossval: held-out models alone",
     "folds": "held-out folds (default: 2 in combined mode, 5 in crossval mode)",
-    "image_size": "side images are resized to (default: from the data)",
+    "image_size": f"side images are resized to (default: {default_image_size_text()})",
 }
 CSV_COLUMNS = ("sample_id", "given_label", "suggested_label", "confidence", "score", "flagged")
 
@@ -69,7 +69,7 @@ def add_commands(commands: Any) -> None:
 def run_audit(args: argparse.Namespace) -> int:
     from formats import DatasetError, load_dataset
     from formats.options import AuditConfig, ConfigError
-    from worker.engine import audit
+    from worker.engine import audit, max_image_side
 
     started = time.perf_counter()
     bar = ProgressBar(sys.stderr)
@@ -80,6 +80,7 @@ def run_audit(args: argparse.Namespace) -> int:
             label_column=args.label_column,
             id_column=args.id_column,
             image_size=args.image_size,
+            max_image_side=max_image_side(config.device),
             cache_dir=args.cache_dir,
         )
         result = audit(dataset, config, progress=bar.update)

@@ -37,6 +37,7 @@ from worker.engine import (
     Progress,
     TrainingInterrupted,
     audit,
+    max_image_side,
 )
 
 from .celery_app import app
@@ -169,6 +170,7 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
         label_column=job.label_column,
         id_column=job.id_column,
         image_size=config.image_size,
+        max_image_side=max_image_side(config.device),
         cache_dir=job.cache_dir,
         limits=settings.limits,
     )

@@ -16,7 +16,12 @@ from pydantic import (
     model_validator,
 )
 
-from formats.options import AuditConfig, default_epochs_text, option_specs
+from formats.options import (
+    AuditConfig,
+    default_epochs_text,
+    default_image_size_text,
+    option_specs,
+)
 
 from ..text import StoredText, storable
 from .models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
@@ -71,6 +76,7 @@ DESCRIPTIONS = {
     "mode": "combined: the mean of a model trained on every sample and held-out models that "
     "never saw it; dynamics: the trained model alone; crossval: held-out models alone; "
     "omitted: combined for images, dynamics for tables",
+    "image_size": f"side images are resized to; omitted: {default_image_size_text()}",
 }
 _ENGINE_FIELDS: dict[str, Any] = {
     spec.name: (spec.annotation, Field(spec.default, description=DESCRIPTIONS.get(spec.name)))

@@ -306,6 +306,17 @@ def test_default_image_size_is_median_side_rounded_and_clipped(
     assert dataset.features.shape[1:3] == (expected, expected)
 
 
+def test_default_image_size_is_clipped_to_the_given_largest_side(tmp_path: Path) -> None:
+    path = make_zip(tmp_path / "set.zip", two_classes(lambda v: gray(v, 200)))
+    cache = tmp_path / "cache"
+    on_gpu = load_dataset(path, max_image_side=128, cache_dir=cache)
+    on_cpu = load_dataset(path, max_image_side=64, cache_dir=cache)
+    assert on_gpu.features.shape[1:3] == (128, 128)
+    # Each largest side has its own cache entry rather than reusing the other's.
+    assert on_cpu.features.shape[1:3] == (64, 64)
+    assert load_dataset(path, image_size=96, max_image_side=64).features.shape[1] == 96
+
+
 def test_cache_is_reused_without_decoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = make_zip(tmp_path / "set.zip", two_classes())
     cache = tmp_path / "cache"

@@ -11,6 +11,7 @@ from .auditing import audit
 from .checkpoint import TrainingInterrupted
 from .progress import Progress, ProgressCallback
 from .result import AuditResult, FlagResult
+from .tensors import max_image_side
 
 __all__ = [
     "LOSSES",
@@ -22,4 +23,5 @@ __all__ = [
     "ProgressCallback",
     "TrainingInterrupted",
     "audit",
+    "max_image_side",
 ]

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from formats.options import ConfigError
+from formats.options import MAX_IMAGE_SIDE, ConfigError
 
 # Keep the whole dataset on the GPU when it takes less than this share of free memory.
 GPU_RESIDENT_SHARE = 0.3
@@ -23,6 +23,12 @@ def resolve_device(requested: str) -> torch.device:
     if requested in ("auto", "cuda") and torch.cuda.is_available():
         return torch.device("cuda")
     return torch.device("cpu")
+
+
+def max_image_side(requested: str) -> int:
+    """The largest side images are resized to, unless set, for the device that will train
+    (:data:`formats.options.MAX_IMAGE_SIDE`); pass it to :func:`formats.load_dataset`."""
+    return MAX_IMAGE_SIDE[resolve_device(requested).type]
 
 
 def describe_device(device: torch.device) -> str:

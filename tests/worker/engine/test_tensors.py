@@ -3,7 +3,8 @@ import warnings
 import numpy as np
 import torch
 
-from worker.engine.tensors import prepare_tensors
+from formats.options import MAX_IMAGE_SIDE
+from worker.engine.tensors import max_image_side, prepare_tensors
 
 
 def test_reads_a_read_only_image_cache_without_warning(tmp_path):
@@ -18,3 +19,9 @@ def test_reads_a_read_only_image_cache_without_warning(tmp_path):
     images, labels = tensors.batch(torch.arange(6))
     assert images.shape == (6, 1, 8, 8)
     np.testing.assert_array_equal(labels.numpy(), np.arange(6) % 2)
+
+
+def test_images_are_kept_smaller_when_a_cpu_trains():
+    assert max_image_side("cpu") == MAX_IMAGE_SIDE["cpu"] < MAX_IMAGE_SIDE["cuda"]
+    if not torch.cuda.is_available():
+        assert max_image_side("auto") == MAX_IMAGE_SIDE["cpu"]
