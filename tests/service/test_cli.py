@@ -3,75 +3,32 @@ and `labelaudit db upgrade`."""
 
 import csv
 import io
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 
 import httpx
-import pytest
 
 from tests.conftest import blobs_table
-
-
-def embedded_environment(data_dir) -> dict[str, str]:
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("DATABASE_URL", "CELERY_BROKER_URL", "LABELAUDIT_ADMIN_KEY")
-    }
-    environment.update(
-        LABELAUDIT_DATA_DIR=str(data_dir), OMP_NUM_THREADS="1", LABELAUDIT_PROGRESS_INTERVAL="0.2"
-    )
-    return environment
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def read_until(process: subprocess.Popen, marker: str, timeout: float) -> list[str]:
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        lines.append(line)
-        if marker in line:
-            return lines
-    pytest.fail(f"no {marker!r} from labelaudit serve; it printed:\n{''.join(lines)}")
-
-
-def is_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from tests.service.embedded import (
+    embedded_environment,
+    free_port,
+    is_running,
+    start_serve,
+    wait_for_text,
+)
 
 
 def test_embedded_serve_runs_the_whole_flow(tmp_path):
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "labelaudit", "serve", "--port", str(port)],
-        env=embedded_environment(tmp_path / "var"),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process, log_path = start_serve(tmp_path, port, embedded_environment(tmp_path / "var"))
     try:
-        lines = read_until(process, "shown only now", timeout=60)
-        printed = "".join(lines)
+        printed = wait_for_text(log_path, "shown only now", process, timeout=60)
         assert f"http://127.0.0.1:{port}" in printed
         worker_pid = int(printed.split("local worker (pid ")[1].split(",")[0])
-        key = lines[-1].rsplit(" ", 1)[1].strip()
+        key = printed.split("shown only now): ")[1].split()[0]
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             deadline = time.monotonic() + 30

@@ -7,14 +7,19 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
 from tests.conftest import blobs_table
-from tests.service.test_cli import embedded_environment, free_port, is_running, read_until
+from tests.service.embedded import (
+    embedded_environment,
+    free_port,
+    is_running,
+    start_serve,
+    wait_for_text,
+)
 
 KEY = "la_" + "e" * 48
 HEADERS = {"Authorization": f"Bearer {KEY}"}
@@ -34,15 +39,8 @@ class EmbeddedServe:
             "LABELAUDIT_ADMIN_KEY": KEY,
             "LABELAUDIT_PROGRESS_INTERVAL": "1.0",
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "labelaudit", "serve", "--port", str(self.port)],
-            env=environment,
-            cwd=self.tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        printed = "".join(read_until(self.process, "local worker (pid", timeout=60))
+        self.process, log_path = start_serve(self.tmp_path, self.port, environment)
+        printed = wait_for_text(log_path, "local worker (pid", self.process, timeout=60)
         self.worker_pid = int(printed.split("local worker (pid ")[1].split(",")[0])
         client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
         deadline = time.monotonic() + 30

@@ -4,13 +4,11 @@ keys, and small page helpers. The fixtures that start them are in conftest.py.""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,15 +39,6 @@ class Service:
         return httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
         )
-
-
-def wait_for_text(path: Path, marker: str, process: subprocess.Popen[str], timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while marker not in (text := path.read_text()):
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"labelaudit serve did not print {marker!r}:\n{text[-3000:]}")
-        time.sleep(0.2)
-    return text
 
 
 def ready(url: str) -> bool:

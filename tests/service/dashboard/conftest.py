@@ -10,9 +10,9 @@ import pytest
 
 from tests.conftest import service_missing
 from tests.seeding import DEFAULT_SUMMARY, write_audit
-from tests.service.test_cli import embedded_environment, free_port
+from tests.service.embedded import embedded_environment, free_port, start_serve, wait_for_text
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, Service, ready, wait_for_text
+from .browser import CHROMIUM, CHROMIUM_ARGS, Service, ready
 
 
 @pytest.fixture(scope="module")
@@ -31,21 +31,11 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """`labelaudit serve` on a free port and a fresh data directory, as a user runs it; its
-    output goes to a file, which never fills up the way an unread pipe does."""
+    """`labelaudit serve` on a free port and a fresh data directory, as a user runs it."""
     root = tmp_path_factory.mktemp("dashboard")
     environment = embedded_environment(root / "var")
     port = free_port()
-    log_path = root / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "labelaudit", "serve", "--port", str(port)],
-            env=environment,
-            cwd=root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    process, log_path = start_serve(root, port, environment)
     try:
         printed = wait_for_text(log_path, "shown only now", process, timeout=60)
         admin_key = re.search(r"shown only now\): (\S+)", printed).group(1)  # type: ignore[union-attr]
