@@ -7,25 +7,19 @@ the mean of the two (``combined``).
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
 
 from formats.options import AuditConfig, Mode
 
 from .checkpoint import Checkpoint
-from .losses import RobustLoss
-from .models import MLP, SmallResNet, augment_images
 from .progress import Progress, ProgressCallback
+from .run import TrainingRun
 from .tensors import TrainingTensors, resolve_device
-
-EVAL_BATCH = 2048
 
 
 @dataclass(frozen=True)
@@ -161,7 +155,8 @@ def record_training(
     for index in range(first_part, len(parts)):
         part, span = parts[index], spans[index]
         started = time.perf_counter()
-        run = _Run(tensors, part.config, part.trained, epochs=epochs, seed=config.seed + index)
+        seed = config.seed + index
+        run = TrainingRun(tensors, part.config, part.trained, epochs=epochs, seed=seed)
         done = 0
         if saved is not None and index == first_part:
             done = run.restore(saved["run"])
@@ -254,149 +249,6 @@ def _report(
         progress(
             Progress(span.stage, epoch, epochs, fraction, resumed_at=epoch if resumed else None)
         )
-
-
-class _Run:
-    """One model, optimiser and loss, training on a subset of the samples."""
-
-    def __init__(
-        self,
-        tensors: TrainingTensors,
-        config: AuditConfig,
-        train_index: np.ndarray,
-        *,
-        epochs: int,
-        seed: int,
-    ) -> None:
-        torch.manual_seed(seed)
-        self.tensors = tensors
-        self.config = config
-        self.device = tensors.device
-        self.generator = torch.Generator().manual_seed(seed)
-        self.model = _build_model(tensors).to(self.device)
-        self.loss = RobustLoss(config, tensors.n_samples, seed=seed).to(self.device)
-        lr = config.learning_rate or 1e-3
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=5e-4)
-        # Cosine decay: the last epochs, which flagging reads, are those of a settled model.
-        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            self.optimizer, T_max=epochs, eta_min=lr / 50
-        )
-        self.batch_size = config.batch_size_for(train_index.size)
-        self.augment = tensors.is_image and config.augments(tensors.n_samples)
-        holdout_size = int(round(config.holdout_fraction * train_index.size))
-        shuffled = np.random.default_rng(seed).permutation(train_index)
-        self.holdout = np.sort(shuffled[:holdout_size])
-        self.train_index = torch.as_tensor(np.sort(shuffled[holdout_size:]))
-        self.best_accuracy = -1.0
-        self.best_state: dict[str, Tensor] | None = None
-
-    def train_epoch(self, checkpoint: Checkpoint | None = None) -> None:
-        """One pass over the training samples; ``checkpoint`` may interrupt it between batches."""
-        self.model.train()
-        order = self.train_index[torch.randperm(self.train_index.numel(), generator=self.generator)]
-        # Drop a trailing batch of one sample: batch norm cannot train on it.
-        for start in range(0, order.numel(), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            if batch.numel() < 2:
-                continue
-            if checkpoint is not None:
-                checkpoint.check_stop()
-            inputs, labels = self.tensors.batch(batch)
-            if self.augment:
-                inputs = augment_images(inputs, self.generator)
-            with self.tensors.autocast():
-                logits = self.model(inputs)
-            loss = self.loss(logits.float(), labels, batch.to(self.device))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-        self.schedule.step()
-        self._remember_if_best()
-
-    def state(self, epoch: int) -> dict[str, Any]:
-        """Everything the next epoch depends on, after ``epoch`` epochs."""
-        return {
-            "epoch": epoch,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
-            "loss": self.loss.state_dict(),
-            "loss_generator": self.loss.generator.get_state(),
-            "generator": self.generator.get_state(),
-            # Dropout draws from the global generator of the device.
-            "global_generator": torch.get_rng_state(),
-            "cuda_generator": (
-                torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
-            ),
-            "best_accuracy": self.best_accuracy,
-            "best_state": self.best_state,
-        }
-
-    def restore(self, state: dict[str, Any]) -> int:
-        """Load what :meth:`state` saved; returns the number of epochs it had done."""
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
-        self.loss.load_state_dict(state["loss"])
-        self.loss.generator.set_state(state["loss_generator"])
-        self.generator.set_state(state["generator"])
-        torch.set_rng_state(state["global_generator"])
-        if self.device.type == "cuda" and state["cuda_generator"] is not None:
-            torch.cuda.set_rng_state(state["cuda_generator"], self.device)
-        self.best_accuracy = float(state["best_accuracy"])
-        best = state["best_state"]
-        self.best_state = None if best is None else {k: v.to(self.device) for k, v in best.items()}
-        return int(state["epoch"])
-
-    @torch.inference_mode()
-    def predict(self, index: np.ndarray, model: nn.Module | None = None) -> np.ndarray:
-        """Probabilities ``(len(index), c)`` in eval mode, without augmentation."""
-        net = model or self.model
-        net.eval()
-        out = np.empty((index.size, self.tensors.n_classes), dtype=np.float32)
-        for start in range(0, index.size, EVAL_BATCH):
-            batch = torch.as_tensor(index[start : start + EVAL_BATCH])
-            inputs, _ = self.tensors.batch(batch)
-            with self.tensors.autocast():
-                logits = net(inputs)
-            out[start : start + batch.numel()] = torch.softmax(logits.float(), 1).cpu().numpy()
-        return out
-
-    def prune(self, given_probability: np.ndarray | None) -> None:
-        """Truncated Lq's pruning step over the training samples.
-
-        ``given_probability`` ``(n,)`` is this model's, when the caller already has it; the
-        best model on the holdout, when there is one, predicts its own.
-        """
-        if self.loss.truncated is None:
-            return
-        trained = self.train_index.numpy()
-        if given_probability is None or self.best_state is not None:
-            model = None
-            if self.best_state is not None:
-                model = copy.deepcopy(self.model)
-                model.load_state_dict(self.best_state)
-            probabilities = self.predict(trained, model)
-            values = probabilities[np.arange(trained.size), self.tensors.labels_np[trained]]
-        else:
-            values = given_probability[trained]
-        self.loss.truncated.prune(torch.as_tensor(values), torch.as_tensor(trained))
-
-    def _remember_if_best(self) -> None:
-        if self.holdout.size == 0 or self.loss.truncated is None:
-            return
-        predicted = self.predict(self.holdout).argmax(axis=1)
-        accuracy = float((predicted == self.tensors.labels_np[self.holdout]).mean())
-        if accuracy > self.best_accuracy:
-            self.best_accuracy = accuracy
-            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-
-
-def _build_model(tensors: TrainingTensors) -> nn.Module:
-    if tensors.is_image:
-        channels, size = tensors.image_shape
-        return SmallResNet(channels, tensors.n_classes, image_size=size)
-    return MLP(tensors.n_features, tensors.n_classes)
 
 
 __all__ = [

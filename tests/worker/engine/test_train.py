@@ -127,12 +127,6 @@ def test_stratified_folds_balance_each_class():
         assert np.bincount(folds[labels == cls], minlength=5).tolist() == [size // 5] * 5
 
 
-def test_truncated_lq_prunes_with_a_holdout(stripe_dataset):
-    config = AuditConfig(epochs=4, window=2, holdout_fraction=0.2, prune_start=2, prune_every=1)
-    history = record_training(tensors_of(stripe_dataset), config)
-    assert np.isfinite(history.given_probability).all()
-
-
 @pytest.mark.parametrize("mode", ["dynamics", "crossval"])
 def test_truncated_lq_prunes_the_samples_it_trains_on(stripe_dataset, mode):
     # Labels of a third of the samples are flipped; pruning must drop (most of) them from

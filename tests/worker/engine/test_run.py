@@ -1,0 +1,58 @@
+import numpy as np
+import torch
+
+from worker.engine import AuditConfig
+from worker.engine.run import TrainingRun
+from worker.engine.tensors import prepare_tensors
+
+
+def flipped_stripes(stripe_dataset):
+    """The stripes with every third label flipped, as tensors, and which were flipped."""
+    labels = stripe_dataset.labels.copy()
+    flipped = np.arange(labels.size) % 3 == 0
+    labels[flipped] = 1 - labels[flipped]
+    tensors = prepare_tensors(stripe_dataset.features, labels, 2, device=torch.device("cpu"))
+    return tensors, flipped
+
+
+def test_predicts_probability_vectors_in_eval_mode(blob_dataset):
+    tensors = prepare_tensors(
+        blob_dataset.features, blob_dataset.labels, 3, device=torch.device("cpu")
+    )
+    run = TrainingRun(tensors, AuditConfig(), np.arange(tensors.n_samples), epochs=2, seed=0)
+    run.train_epoch()
+    index = np.array([5, 0, 170])
+    probabilities = run.predict(index)
+    assert probabilities.shape == (3, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    # Eval mode: the same samples get the same answer alone as in any batch.
+    np.testing.assert_allclose(run.predict(index[:1]), probabilities[:1], rtol=1e-5)
+
+
+def test_pruning_drops_the_wrong_labels_from_the_loss(stripe_dataset):
+    tensors, flipped = flipped_stripes(stripe_dataset)
+    everyone = np.arange(tensors.n_samples)
+    run = TrainingRun(tensors, AuditConfig(seed=1), everyone, epochs=6, seed=1)
+    for _ in range(3):
+        run.train_epoch()
+    given = run.predict(everyone)[everyone, tensors.labels_np]
+    run.prune(given)
+    assert run.loss.truncated is not None
+    kept = run.loss.truncated.weights.numpy().astype(bool)
+    assert kept[~flipped].mean() > 0.8 and kept[flipped].mean() < 0.2
+
+
+def test_pruning_with_a_holdout_reads_the_best_model_on_it(stripe_dataset):
+    tensors, flipped = flipped_stripes(stripe_dataset)
+    config = AuditConfig(holdout_fraction=0.2, seed=1)
+    run = TrainingRun(tensors, config, np.arange(tensors.n_samples), epochs=6, seed=1)
+    for _ in range(3):
+        run.train_epoch()
+    assert run.best_state is not None and 0.0 <= run.best_accuracy <= 1.0
+    run.prune(None)
+    assert run.loss.truncated is not None
+    weights = run.loss.truncated.weights.numpy()
+    trained = run.train_index.numpy()
+    # Only the samples it trains on are pruned; the holdout keeps its weights.
+    assert (weights[run.holdout] == 1.0).all()
+    assert weights[trained][flipped[trained]].mean() < 0.5
