@@ -1,5 +1,6 @@
-"""Running `labelaudit serve` in embedded mode (SQLite, filesystem broker, its own worker)
-as a user does, for the tests that drive it over HTTP."""
+"""Running `labelaudit serve` as a user does, for the tests that drive it over HTTP: in
+embedded mode (SQLite, filesystem broker, its own worker) unless the environment names
+servers."""
 
 from __future__ import annotations
 

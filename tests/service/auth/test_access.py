@@ -7,8 +7,6 @@ import hmac
 import io
 import logging
 import os
-import subprocess
-import sys
 import time
 import uuid
 import zipfile
@@ -19,6 +17,7 @@ import httpx
 from sqlalchemy import event, func, select
 
 from tests.seeding import write_audit
+from tests.service.embedded import start_serve
 
 PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics"}
 ADMIN = {
@@ -149,14 +148,7 @@ def test_keys_never_appear_in_logs(
         "LABELAUDIT_ADMIN_KEY": admin_key,
         "AUDIT_QUEUE": queue,
     }
-    log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "labelaudit", "serve", "--port", str(port)],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server, log_path = start_serve(tmp_path, port, environment)
     audit_id = str(seed_audit())
     caplog.set_level(logging.DEBUG)
     try:
