@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
 
 from formats import Dataset, load_dataset
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+# ../shared/datasets beside the checkout, or where LABELAUDIT_DATASETS says (a GPU machine
+# gets a copy carried with the working tree: bench/device_run.sh).
+SHARED = Path(
+    os.environ.get(
+        "LABELAUDIT_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+    )
+)
 
 
 def digits() -> Dataset:

@@ -250,6 +250,9 @@ def main() -> None:
             dataset, description = load(name, args, seed=seed)
             if name.startswith("neu") and args.neu_size != 64:
                 name = f"{name}-{args.neu_size}px"
+            # Rows of another subset size are other rows, not new seeds of the 10k ones.
+            if name.startswith("fashion") and (args.fashion_full or args.fashion_limit != 10_000):
+                name = f"{name}-{'full' if args.fashion_full else args.fashion_limit}"
             config = AuditConfig(seed=seed, device=args.device)
             for setting, inject in noise_settings(dataset, name, seed=seed).items():
                 if args.noise and setting not in args.noise.split(","):
