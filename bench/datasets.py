@@ -47,12 +47,12 @@ FASHION_CLASSES = (
 )
 
 
-def fashion_mnist(limit: int | None, *, seed: int) -> Dataset:
-    """The training set, or a class-stratified random subset of ``limit`` images."""
+def fashion_mnist(limit: int | None, *, seed: int, split: str = "train") -> Dataset:
+    """The ``train`` (or ``t10k``) set, or a random subset of ``limit`` of its images."""
     root = SHARED / "fashion-mnist"
-    with gzip.open(root / "train-images-idx3-ubyte.gz") as handle:
+    with gzip.open(root / f"{split}-images-idx3-ubyte.gz") as handle:
         images = np.frombuffer(handle.read(), np.uint8, offset=16).reshape(-1, 28, 28, 1)
-    with gzip.open(root / "train-labels-idx1-ubyte.gz") as handle:
+    with gzip.open(root / f"{split}-labels-idx1-ubyte.gz") as handle:
         labels = np.frombuffer(handle.read(), np.uint8, offset=8).astype(np.int64)
     index = np.arange(labels.size)
     if limit is not None and limit < labels.size:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from sklearn.metrics import average_precision_score
 
-from bench import datasets, noise
+from bench import datasets, embeddings, noise
 from bench.report import write_detection_markdown
 from formats import Dataset
 from worker.engine import AuditConfig
@@ -211,6 +211,12 @@ def load(name: str, args: argparse.Namespace, *, seed: int) -> tuple[Dataset, st
     if name == "neu-longtail":
         data = datasets.long_tailed(datasets.neu(args.neu_size, cache), ratio=20, seed=seed)
         return data, f"NEU-DET long-tailed (largest/smallest 20), {args.neu_size} px (ResNet)"
+    if name == "fashion-mnist-embeddings":
+        data = embeddings.fashion_embeddings(args.fashion_limit, seed=seed, cache_dir=cache)
+        return data, (
+            f"Fashion-MNIST train, {data.n_samples:,} images as 128-d embeddings of a ResNet "
+            "trained on the test set (MLP)"
+        )
     if name == "fashion-mnist-longtail":
         full = datasets.fashion_mnist(None, seed=seed)
         data = datasets.long_tailed(full, ratio=20, seed=seed, largest=args.fashion_limit // 5)

@@ -80,9 +80,12 @@ class SmallResNet(nn.Module):
         self.head = nn.Linear(4 * width, n_classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.dropout(self.embed(x)))
+
+    def embed(self, x: Tensor) -> Tensor:
+        """The ``(n, 4 * width)`` pooled features the head reads, for ``(n, C, H, W)`` images."""
         features = self.stages(self.stem(x))
-        pooled = torch.flatten(F.adaptive_avg_pool2d(features, 1), 1)
-        return self.head(self.dropout(pooled))
+        return torch.flatten(F.adaptive_avg_pool2d(features, 1), 1)
 
 
 def augment_images(images: Tensor, generator: torch.Generator, *, flip: bool = True) -> Tensor:
