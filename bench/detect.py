@@ -39,6 +39,8 @@ ALTERNATIVE = {"combined": "labelaudit dynamics alone", "dynamics": "labelaudit 
 HELD_OUT = "labelaudit held-out half alone"
 CLEANLAB_ON_OURS = "cleanlab on our held-out probabilities"
 REFERENCE = "cleanlab (5-fold CE)"
+# The Fashion-MNIST rows' subset size, unless --fashion-limit or --fashion-full says otherwise.
+FASHION_SUBSET = 10_000
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,7 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--noise", default="", help="only these settings, comma-separated")
     parser.add_argument("--seeds", default="7,8", help="noise, subset and training seeds")
-    parser.add_argument("--fashion-limit", type=int, default=10_000)
+    parser.add_argument("--fashion-limit", type=int, default=FASHION_SUBSET)
     parser.add_argument("--fashion-full", action="store_true", help="all 60,000 images")
     parser.add_argument("--neu-size", type=int, default=64)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -257,7 +259,8 @@ def main() -> None:
             if name.startswith("neu") and args.neu_size != 64:
                 name = f"{name}-{args.neu_size}px"
             # Rows of another subset size are other rows, not new seeds of the 10k ones.
-            if name.startswith("fashion") and (args.fashion_full or args.fashion_limit != 10_000):
+            other_size = args.fashion_full or args.fashion_limit != FASHION_SUBSET
+            if name.startswith("fashion") and other_size:
                 name = f"{name}-{'full' if args.fashion_full else args.fashion_limit}"
             config = AuditConfig(seed=seed, device=args.device)
             for setting, inject in noise_settings(dataset, name, seed=seed).items():
