@@ -28,14 +28,20 @@ from sklearn.metrics import average_precision_score
 from bench import datasets, embeddings, noise
 from bench.report import write_detection_markdown
 from formats import Dataset
+from formats.options import Mode
 from worker.engine import AuditConfig
 from worker.engine.flagging import flag_recorded
 from worker.engine.tensors import describe_device, prepare_tensors, resolve_device
-from worker.engine.train import RecordedView, TrainingHistory, record_training
+from worker.engine.train import TrainingHistory, record_training
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT = "labelaudit (default)"
-ALTERNATIVE = {"combined": "labelaudit dynamics alone", "dynamics": "labelaudit combined"}
+# What each mode is called in a row where it is not the default.
+MODE_LABELS = {
+    "combined": "labelaudit combined",
+    "checked": "labelaudit checked",
+    "dynamics": "labelaudit dynamics alone",
+}
 HELD_OUT = "labelaudit held-out half alone"
 CLEANLAB_ON_OURS = "cleanlab on our held-out probabilities"
 REFERENCE = "cleanlab (5-fold CE)"
@@ -59,11 +65,12 @@ Method = Callable[[Dataset, AuditConfig], dict[str, Detection]]
 
 
 def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
-    """Our default, its alternative mode, its held-out half alone, and cleanlab on that
-    half's probabilities: all read from one run in combined mode.
+    """Our default, the other modes that train in-sample, the held-out half alone, and
+    cleanlab on that half's probabilities: all read from one run in combined mode.
 
-    Combined mode's in-sample run is the same run, with the same seed, as dynamics mode's,
-    so each view is exactly what the mode that reads it alone would record.
+    Combined mode trains exactly what checked mode does, and its in-sample run is the same
+    run, with the same seed, as dynamics mode's, so each view is what the mode that reads it
+    would record.
     """
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
@@ -72,25 +79,33 @@ def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
     tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
     history = record_training(tensors, dataclasses.replace(config, mode="combined"))
     in_sample, held_out = history.views
-    epochs = config.epochs_for(dataset.n_samples)
-    one_run = dataset.n_samples * epochs
+    one_run = dataset.n_samples * config.epochs_for(dataset.n_samples)
     default_mode = config.mode_for(is_image=tensors.is_image)
-    default_view = history if default_mode == "combined" else in_sample
-    other_view = in_sample if default_mode == "combined" else history
 
-    def ours(view: TrainingHistory | RecordedView, runs: int) -> Detection:
+    def ours(history: TrainingHistory, runs: int) -> Detection:
         started = time.perf_counter()
-        flags = flag_recorded(view.given_probability, view.window_probabilities, dataset.labels)
+        flags = flag_recorded(
+            history.given_probability,
+            history.window_probabilities,
+            dataset.labels,
+            counted_probabilities=history.counted_probabilities,
+        )
         return Detection(
             flags.flagged,
             flags.score,
             flags.suggested,
             int(flags.estimated_errors.sum()),
-            view.seconds + time.perf_counter() - started,
+            history.seconds + time.perf_counter() - started,
             runs * one_run,
             describe_device(device),
         )
 
+    histories: dict[Mode, TrainingHistory] = {
+        "combined": history,
+        "checked": dataclasses.replace(history, checked=True),
+        "dynamics": TrainingHistory((in_sample,)),
+    }
+    held_out_runs = config.training_runs("combined") - config.training_runs("dynamics")
     started = time.perf_counter()
     probabilities = held_out.window_probabilities.mean(axis=0)
     probabilities /= probabilities.sum(axis=1, keepdims=True)
@@ -101,13 +116,17 @@ def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
         probabilities.argmax(axis=1),
         int(flagged.sum()),
         held_out.seconds + time.perf_counter() - started,
-        one_run,
+        held_out_runs * one_run,
         describe_device(device),
     )
     return {
-        DEFAULT: ours(default_view, 2 if default_mode == "combined" else 1),
-        ALTERNATIVE[default_mode]: ours(other_view, 1 if default_mode == "combined" else 2),
-        HELD_OUT: ours(held_out, 1),
+        **{
+            DEFAULT if mode == default_mode else MODE_LABELS[mode]: ours(
+                view, config.training_runs(mode)
+            )
+            for mode, view in histories.items()
+        },
+        HELD_OUT: ours(TrainingHistory((held_out,)), held_out_runs),
         CLEANLAB_ON_OURS: cleanlab_on_ours,
     }
 

@@ -62,14 +62,15 @@ def end_to_end(dataset: Dataset, config: AuditConfig) -> dict[str, Any]:
     stages["flagging and results"] = round(total - previous, 2)
     epochs = config.epochs_for(dataset.n_samples)
     mode = config.mode_for(is_image=dataset.kind == "image")
-    runs = 2 if mode == "combined" else 1
     training = total - stages["flagging and results"]
     return {
         "seconds": round(total, 2),
         "stages": stages,
         "epochs": epochs,
         "mode": mode,
-        "samples_per_second": round(runs * dataset.n_samples * epochs / training),
+        "samples_per_second": round(
+            config.training_runs(mode) * dataset.n_samples * epochs / training
+        ),
         "flagged": int(result.flags.flagged.sum()),
         "device": result.device,
     }

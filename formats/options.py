@@ -22,7 +22,7 @@ Loss = Literal[
     "gw",
 ]
 LOSSES: tuple[str, ...] = get_args(Loss)
-Mode = Literal["combined", "dynamics", "crossval"]
+Mode = Literal["combined", "checked", "dynamics", "crossval"]
 Device = Literal["auto", "cpu", "cuda"]
 # Epochs left to the data give the network about TARGET_STEPS optimiser steps, within
 # EPOCH_BOUNDS: the default batch holds 1/40 of the samples, so a set of up to ~10,000
@@ -43,6 +43,17 @@ def default_epochs_text() -> str:
     """What epochs left unset mean, for help texts."""
     low, high = EPOCH_BOUNDS
     return f"{high} up to about 10,000 samples, fewer for larger sets (at least {low})"
+
+
+def mode_text() -> str:
+    """What each mode means and which one an unset mode is, for help texts."""
+    return (
+        "combined: the mean of a model trained on every sample and held-out models that "
+        "never saw it (default for images); checked: the trained model alone, each class's "
+        "count of wrong labels the smaller of its and the held-out models' estimates "
+        "(default for tables); dynamics: the trained model alone; crossval: held-out models "
+        "alone"
+    )
 
 
 def default_image_size_text() -> str:
@@ -76,9 +87,10 @@ class AuditConfig:
     q: float = 0.7
     epochs: int | None = None
     window: int = 5
-    # None: combined for images, dynamics for tables (see `mode_for`).
+    # None: combined for images, checked for tables (see `mode_for`).
     mode: Mode | None = None
-    # None: 2 in combined mode (its held-out half then costs one run), 5 in crossval mode.
+    # None: 2 in combined and checked mode (their held-out half then costs one run), 5 in
+    # crossval mode.
     folds: int | None = None
     seed: int = 0
     device: Device = "auto"
@@ -165,22 +177,32 @@ class AuditConfig:
 
         Left to the data, images are audited in ``combined`` mode: a CNN's in-sample
         dynamics miss clean samples it finds hard (an unusually lit photo), and models that
-        never saw them often do not. A table's MLP is audited on its dynamics alone: held-out
+        never saw them often do not. A table's MLP is audited in ``checked`` mode: held-out
         MLPs trained on half the rows are weaker than the in-sample one, and averaging with
-        them lowered F1 on every digits row (``bench/results/detect-notes.md``).
+        them lowered F1 on every digits row, but when the features blur two classes (an
+        embedding that confuses shirts with T-shirts) the in-sample MLP's estimate of the
+        wrong labels overshoots and theirs does not (``bench/results/detect-notes.md``).
         """
         if self.mode is not None:
             return self.mode
-        return "combined" if is_image else "dynamics"
+        return "combined" if is_image else "checked"
 
     def fold_count(self, mode: Mode) -> int:
-        """The folds of ``crossval`` mode and of ``combined`` mode's held-out half."""
+        """The folds of ``crossval`` mode and of the held-out half of the other two-view
+        modes."""
         if self.folds is not None:
             return self.folds
-        return 2 if mode == "combined" else 5
+        return 5 if mode == "crossval" else 2
+
+    def training_runs(self, mode: Mode) -> int:
+        """The compute of an audit in ``mode``, in training runs over every sample: each
+        held-out fold's model trains on all the other folds."""
+        held_out = 0 if mode == "dynamics" else self.fold_count(mode) - 1
+        return held_out + (0 if mode == "crossval" else 1)
 
     def held_out_config(self) -> AuditConfig:
-        """How ``combined`` mode trains the models that record the folds they do not see.
+        """How ``combined`` and ``checked`` mode train the models that record the folds they
+        do not see.
 
         Plain cross-entropy with augmentation, the usual recipe for held-out predictions:
         a robust loss would not fit the hard clean samples that the in-sample run misses

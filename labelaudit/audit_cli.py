@@ -11,7 +11,12 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from formats.options import default_epochs_text, default_image_size_text, option_specs
+from formats.options import (
+    default_epochs_text,
+    default_image_size_text,
+    mode_text,
+    option_specs,
+)
 
 # The engine's options the command line offers; their types, choices and defaults are
 # AuditConfig's, and so are their ranges, checked when the config is built.
@@ -33,10 +38,8 @@ HELP = {
     "q": "Lq exponent",
     "epochs": f"default: {default_epochs_text()}",
     "window": "epochs a flag must persist",
-    "mode": "combined: the mean of a model trained on every sample and models that never "
-    "saw it (default for images); dynamics: the trained model alone (default for tables); "
-    "crossval: held-out models alone",
-    "folds": "held-out folds (default: 2 in combined mode, 5 in crossval mode)",
+    "mode": mode_text(),
+    "folds": "held-out folds (default: 5 in crossval mode, otherwise 2)",
     "image_size": f"side images are resized to (default: {default_image_size_text()})",
 }
 CSV_COLUMNS = ("sample_id", "given_label", "suggested_label", "confidence", "score", "flagged")

@@ -20,6 +20,7 @@ from formats.options import (
     AuditConfig,
     default_epochs_text,
     default_image_size_text,
+    mode_text,
     option_specs,
 )
 
@@ -73,9 +74,7 @@ DESCRIPTIONS = {
     "q": "Lq exponent",
     "epochs": f"omitted: {default_epochs_text()}",
     "window": "last epochs a flag must hold in",
-    "mode": "combined: the mean of a model trained on every sample and held-out models that "
-    "never saw it; dynamics: the trained model alone; crossval: held-out models alone; "
-    "omitted: combined for images, dynamics for tables",
+    "mode": mode_text(),
     "image_size": f"side images are resized to; omitted: {default_image_size_text()}",
 }
 _ENGINE_FIELDS: dict[str, Any] = {

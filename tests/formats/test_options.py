@@ -17,17 +17,21 @@ def test_specs_carry_the_declared_types_choices_and_defaults():
     loss, epochs, mode = option_specs(("loss", "epochs", "mode"))
     assert (loss.value_type, loss.choices, loss.default) == (str, LOSSES, "tgce")
     assert (epochs.value_type, epochs.choices, epochs.default) == (int, None, None)
-    assert (mode.choices, mode.default) == (("combined", "dynamics", "crossval"), None)
+    assert (mode.choices, mode.default) == (("combined", "checked", "dynamics", "crossval"), None)
 
 
-def test_images_are_audited_combined_and_tables_on_their_dynamics():
+def test_images_are_audited_combined_and_tables_checked():
     config = AuditConfig()
     assert config.mode_for(is_image=True) == "combined"
-    assert config.mode_for(is_image=False) == "dynamics"
+    assert config.mode_for(is_image=False) == "checked"
     assert AuditConfig(mode="crossval").mode_for(is_image=True) == "crossval"
-    # Combined mode's held-out half costs one run; crossval trains cleanlab's usual five.
-    assert (config.fold_count("combined"), config.fold_count("crossval")) == (2, 5)
+    # A held-out half costs one run; crossval trains cleanlab's usual five.
+    folds = [config.fold_count(mode) for mode in ("combined", "checked", "crossval")]
+    assert folds == [2, 2, 5]
     assert AuditConfig(folds=3).fold_count("combined") == 3
+    runs = [config.training_runs(mode) for mode in ("dynamics", "combined", "checked", "crossval")]
+    assert runs == [1, 2, 2, 4]
+    assert AuditConfig(folds=3).training_runs("checked") == 3
     held_out = config.held_out_config()
     assert (held_out.loss, held_out.augment) == ("ce", True)
 

@@ -37,7 +37,7 @@ def test_audit_csv_end_to_end_finds_injected_errors(tmp_path):
     completed = run_cli("audit", "digits.csv", "-o", "out.csv", "--epochs", "25", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert "1797 samples" in completed.stdout and "flagged" in completed.stdout
-    assert completed.stdout.rstrip().endswith("in dynamics mode")
+    assert completed.stdout.rstrip().endswith("in checked mode")
     with (tmp_path / "out.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == [

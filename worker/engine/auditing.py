@@ -35,7 +35,8 @@ def audit(
     dataset : Dataset
         ``n`` samples of ``c`` classes.
     config : AuditConfig, optional
-        Defaults to ``AuditConfig()`` (truncated Lq, k chosen per class, training dynamics).
+        Defaults to ``AuditConfig()`` (truncated Lq, k chosen per class, the mode chosen by
+        :meth:`AuditConfig.mode_for`).
     progress : callable, optional
         Receives :class:`Progress` reports; an exception it raises stops the audit.
     checkpoint_path : Path, optional
@@ -70,7 +71,11 @@ def audit(
     if progress is not None:
         progress(Progress("flagging", 0, 0, 1.0))
     flags = flag_recorded(
-        history.given_probability, history.window_probabilities, dataset.labels, k=config.k
+        history.given_probability,
+        history.window_probabilities,
+        dataset.labels,
+        k=config.k,
+        counted_probabilities=history.counted_probabilities,
     )
     names = dataset.class_names
     indices, probabilities = top_classes(history.window_probabilities.mean(axis=0))

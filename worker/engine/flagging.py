@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .result import FlagResult
@@ -17,6 +19,7 @@ def flag_samples(
     *,
     k: float | None = None,
     given_history: np.ndarray | None = None,
+    counted_probabilities: Sequence[np.ndarray] | None = None,
 ) -> FlagResult:
     """Flag the samples whose given-label probability stays below their class's k.
 
@@ -36,6 +39,10 @@ def flag_samples(
         score averages it: a wrong label is one the model never learns until it memorises it,
         so the area under its curve separates errors from hard clean samples better than the
         last epochs alone (Pleiss et al. 2020, AUM). Defaults to the window.
+    counted_probabilities : sequence of ndarray, (n, c), optional
+        Probabilities to estimate the wrong labels from, one estimate each; a class's
+        estimate is the smallest (a second model's estimate checks the first's). Defaults
+        to the window's mean.
 
     Returns
     -------
@@ -48,7 +55,13 @@ def flag_samples(
     rows = np.arange(n_samples)
     given = window_probabilities[:, rows, labels]
     mean_probabilities = window_probabilities.mean(axis=0)
-    estimated = estimate_label_errors(mean_probabilities, labels, n_classes)
+    estimated = np.min(
+        [
+            estimate_label_errors(probabilities, labels, n_classes)
+            for probabilities in (counted_probabilities or [mean_probabilities])
+        ],
+        axis=0,
+    )
     highest = given.max(axis=0)
     if k is None:
         thresholds = automatic_thresholds(highest, labels, estimated)
@@ -76,6 +89,7 @@ def flag_recorded(
     labels: np.ndarray,
     *,
     k: float | None = None,
+    counted_probabilities: Sequence[np.ndarray] | None = None,
 ) -> FlagResult:
     """:func:`flag_samples` on what training recorded, its score read after the warm-up.
 
@@ -87,9 +101,16 @@ def flag_recorded(
     window_probabilities : ndarray, (W, n, c)
     labels : ndarray, (n,) int
     k : float, optional
+    counted_probabilities : sequence of ndarray, (n, c), optional
     """
     warm = given_probability[len(given_probability) // 4 :]
-    return flag_samples(window_probabilities, labels, k=k, given_history=warm)
+    return flag_samples(
+        window_probabilities,
+        labels,
+        k=k,
+        given_history=warm,
+        counted_probabilities=counted_probabilities,
+    )
 
 
 def automatic_thresholds(

@@ -2,7 +2,7 @@
 
 :func:`record_training` records, after every epoch and in eval mode, the probability vectors
 of the samples a model trains on (``dynamics``), of the fold it does not (``crossval``), or
-the mean of the two (``combined``).
+both (``combined`` reads their mean, ``checked`` the first with a count checked by the second).
 """
 
 from __future__ import annotations
@@ -43,31 +43,44 @@ class RecordedView:
 
 @dataclass(frozen=True)
 class TrainingHistory:
-    """What an audit's training runs recorded, per view and averaged over the views.
+    """What an audit's training runs recorded, per view, and what the audit reads of it.
 
-    ``views`` holds one view, or in ``combined`` mode two: the in-sample run's first, the
-    held-out models' second. The audit reads the mean of the views.
+    ``views`` holds one view, or in ``combined`` and ``checked`` mode two: the in-sample
+    run's first, the held-out models' second. The audit reads the mean of the views, except
+    in ``checked`` mode: there it reads the in-sample view, and the held-out one only checks
+    how many wrong labels each class is estimated to hold.
     """
 
     views: tuple[RecordedView, ...]
+    checked: bool = False
 
     @cached_property
     def given_probability(self) -> np.ndarray:
-        """``(epochs, n)``: the views' mean probability of each given label."""
-        return _mean([view.given_probability for view in self.views])
+        """``(epochs, n)``: the probability of each given label the audit reads."""
+        return self._read([view.given_probability for view in self.views])
 
     @cached_property
     def window_probabilities(self) -> np.ndarray:
-        """``(window, n, c)``: the views' mean probability vectors over the window."""
-        return _mean([view.window_probabilities for view in self.views])
+        """``(window, n, c)``: the probability vectors over the window the audit reads."""
+        return self._read([view.window_probabilities for view in self.views])
+
+    @property
+    def counted_probabilities(self) -> tuple[np.ndarray, ...]:
+        """``(n, c)`` mean window probabilities, one per estimate of the wrong labels that
+        the audit takes the smallest of, per class: each view's in ``checked`` mode, else
+        those the audit reads."""
+        if self.checked:
+            return tuple(view.window_probabilities.mean(axis=0) for view in self.views)
+        return (self.window_probabilities.mean(axis=0),)
 
     @property
     def seconds(self) -> float:
         return sum(view.seconds for view in self.views)
 
-
-def _mean(arrays: list[np.ndarray]) -> np.ndarray:
-    return arrays[0] if len(arrays) == 1 else np.asarray(np.mean(arrays, axis=0), np.float32)
+    def _read(self, arrays: list[np.ndarray]) -> np.ndarray:
+        if self.checked or len(arrays) == 1:
+            return arrays[0]
+        return np.asarray(np.mean(arrays, axis=0), np.float32)
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,7 @@ class _Part:
     """One training run of an audit: whom it trains on and records, and how.
 
     ``view`` 0 holds in-sample records (or out-of-sample ones in ``crossval`` mode), 1 the
-    held-out records of ``combined`` mode; the audit's history is the mean of the views.
+    held-out records of ``combined`` and ``checked`` mode.
     """
 
     trained: np.ndarray
@@ -118,8 +131,9 @@ def record_training(
     ``dynamics`` mode trains once on all samples and records them all (in-sample);
     ``crossval`` mode trains one model per stratified fold and records, after each of its
     epochs, the fold it does not train on (out-of-sample), so every sample gets a trajectory
-    from a model that never saw its label; ``combined`` mode does both, the held-out models
-    trained as :meth:`AuditConfig.held_out_config` says, and its history is their mean.
+    from a model that never saw its label; ``combined`` and ``checked`` mode do both, the
+    held-out models trained as :meth:`AuditConfig.held_out_config` says (see
+    :class:`TrainingHistory` for what each reads).
 
     Parameters
     ----------
@@ -134,7 +148,7 @@ def record_training(
     Returns
     -------
     TrainingHistory
-        Per view and averaged: ``given_probability`` ``(epochs, n)``,
+        Per view and as the audit reads them: ``given_probability`` ``(epochs, n)``,
         ``window_probabilities`` ``(W, n, c)``.
     """
     epochs = config.epochs_for(tensors.n_samples)
@@ -182,7 +196,8 @@ def record_training(
             _report(progress, span, epoch, epochs)
         seconds[part.view] += time.perf_counter() - started
     return TrainingHistory(
-        tuple(RecordedView(given[v], recent[v], float(seconds[v])) for v in range(views))
+        tuple(RecordedView(given[v], recent[v], float(seconds[v])) for v in range(views)),
+        checked=mode == "checked",
     )
 
 

@@ -64,6 +64,25 @@ def test_automatic_k_flags_each_class_its_estimated_number_of_errors():
     assert automatic.thresholds.tolist() == pytest.approx([0.3, 0.5])
 
 
+def test_automatic_k_flags_the_smallest_of_several_estimates_per_class():
+    # The window's model counts two wrong labels in class 0 and none in class 1; a second
+    # model (one that never saw the samples) counts one in class 0 and two in class 1.
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    given0 = [0.95, 0.9, 0.9, 0.3, 0.05, 0.1]
+    window = history(
+        [[p, 1 - p] for p in given0] + [[0.1, 0.9], [0.05, 0.95], [0.2, 0.8], [0.1, 0.9]]
+    )
+    second_given0 = [0.95, 0.9, 0.9, 0.9, 0.05, 0.9]
+    second = np.array(
+        [[p, 1 - p] for p in second_given0] + [[0.9, 0.1], [0.9, 0.1], [0.2, 0.8], [0.1, 0.9]]
+    )
+    assert estimate_label_errors(second, labels, 2).tolist() == [1, 2]
+    flags = flag_samples(window, labels, counted_probabilities=[window.mean(axis=0), second])
+    assert flags.estimated_errors.tolist() == [1, 0]
+    # Class 0's one flag is its least confident sample in the window.
+    assert np.flatnonzero(flags.flagged).tolist() == [4]
+
+
 def test_automatic_k_never_exceeds_one_half():
     # Everything is estimated wrong, but a sample the model agrees with is never flagged.
     labels = np.array([0, 0, 1, 1])

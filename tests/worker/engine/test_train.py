@@ -38,7 +38,9 @@ def test_same_seed_gives_identical_results(stripe_dataset):
 def test_reports_progress_after_every_epoch(blob_dataset):
     reports: list[Progress] = []
     record_training(
-        tensors_of(blob_dataset), AuditConfig(epochs=4, window=2), progress=reports.append
+        tensors_of(blob_dataset),
+        AuditConfig(epochs=4, window=2, mode="dynamics"),
+        progress=reports.append,
     )
     assert [(r.stage, r.epoch, r.epochs) for r in reports] == [
         ("training", e, 4) for e in (1, 2, 3, 4)
@@ -98,7 +100,7 @@ def test_combined_mode_records_in_sample_then_each_held_out_fold(stripe_dataset)
     assert [r.fraction for r in reports] == pytest.approx([0.25, 0.5, 0.625, 0.75, 0.875, 1.0])
 
 
-def test_combined_mode_averages_the_trained_and_the_held_out_models():
+def test_combined_mode_averages_the_trained_and_the_held_out_models_and_checked_reads_one():
     # Three of 120 well-separated points are labelled against their blob. A model trained
     # on them memorises them; models that never saw them give their labels about zero.
     dataset = blobs(40, seed=1)
@@ -107,17 +109,22 @@ def test_combined_mode_averages_the_trained_and_the_held_out_models():
     labels[flipped] = [1, 2, 0]
     tensors = prepare_tensors(dataset.features, labels, 3, device=torch.device("cpu"))
     config = AuditConfig(loss="ce", epochs=60, window=1, batch_size=16, learning_rate=0.01)
-    given = {
-        mode: record_training(tensors, dataclasses.replace(config, mode=mode)).given_probability[
-            -1
-        ][flipped]
-        for mode in ("dynamics", "crossval", "combined")
+    histories = {
+        mode: record_training(tensors, dataclasses.replace(config, mode=mode))
+        for mode in ("dynamics", "crossval", "combined", "checked")
     }
+    given = {mode: history.given_probability[-1][flipped] for mode, history in histories.items()}
     assert given["dynamics"].min() > 0.6
     assert given["crossval"].max() < 0.1
     np.testing.assert_allclose(
         given["combined"], (given["dynamics"] + given["crossval"]) / 2, atol=0.15
     )
+    # Checked mode reads the same in-sample run; the held-out models only count.
+    np.testing.assert_array_equal(given["checked"], given["dynamics"])
+    trained, held_out = histories["checked"].counted_probabilities
+    assert trained[flipped, labels[flipped]].min() > 0.6
+    assert held_out[flipped, labels[flipped]].max() < 0.1
+    assert len(histories["combined"].counted_probabilities) == 1
 
 
 def test_stratified_folds_balance_each_class():
