@@ -69,7 +69,7 @@ def end_to_end(dataset: Dataset, config: AuditConfig) -> dict[str, Any]:
         "epochs": epochs,
         "mode": mode,
         "samples_per_second": round(
-            config.training_runs(mode) * dataset.n_samples * epochs / training
+            config.training_runs(mode, epochs=epochs) * dataset.n_samples * epochs / training
         ),
         "flagged": int(result.flags.flagged.sum()),
         "device": result.device,

@@ -29,9 +29,12 @@ def test_images_are_audited_combined_and_tables_checked():
     folds = [config.fold_count(mode) for mode in ("combined", "checked", "crossval")]
     assert folds == [2, 2, 5]
     assert AuditConfig(folds=3).fold_count("combined") == 3
-    runs = [config.training_runs(mode) for mode in ("dynamics", "combined", "checked", "crossval")]
-    assert runs == [1, 2, 2, 4]
-    assert AuditConfig(folds=3).training_runs("checked") == 3
+    # Checked mode's held-out models only count, and train half the epochs.
+    assert [config.held_out_epochs(mode, 40) for mode in ("combined", "checked")] == [40, 20]
+    assert AuditConfig(window=5).held_out_epochs("checked", 6) == 5
+    modes = ("dynamics", "combined", "checked", "crossval")
+    assert [config.training_runs(mode, epochs=40) for mode in modes] == [1, 2, 1.5, 4]
+    assert AuditConfig(folds=3).training_runs("checked", epochs=40) == 2
     held_out = config.held_out_config()
     assert (held_out.loss, held_out.augment) == ("ce", True)
 

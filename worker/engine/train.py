@@ -105,6 +105,7 @@ class _Part:
     config: AuditConfig
     view: int
     stage: str
+    epochs: int
 
 
 def first_pruned_epoch(config: AuditConfig, *, is_image: bool, epochs: int) -> int:
@@ -154,7 +155,7 @@ def record_training(
     epochs = config.epochs_for(tensors.n_samples)
     window = min(config.window, epochs)
     mode = config.mode_for(is_image=tensors.is_image)
-    parts = _training_parts(tensors.labels_np, config, mode)
+    parts = _training_parts(tensors.labels_np, config, mode, epochs=epochs)
     spans = _spans(parts)
     first_pruned = first_pruned_epoch(config, is_image=tensors.is_image, epochs=epochs)
     views = 1 + max(part.view for part in parts)
@@ -170,19 +171,19 @@ def record_training(
         part, span = parts[index], spans[index]
         started = time.perf_counter()
         seed = config.seed + index
-        run = TrainingRun(tensors, part.config, part.trained, epochs=epochs, seed=seed)
+        run = TrainingRun(tensors, part.config, part.trained, epochs=part.epochs, seed=seed)
         done = 0
         if saved is not None and index == first_part:
             done = run.restore(saved["run"])
-            _report(progress, span, done, epochs, resumed=True)
-        for epoch in range(done + 1, epochs + 1):
+            _report(progress, span, done, part.epochs, resumed=True)
+        for epoch in range(done + 1, part.epochs + 1):
             run.train_epoch(checkpoint)
             probabilities = run.predict(part.recorded)
             given[part.view, epoch - 1, part.recorded] = probabilities[
                 np.arange(part.recorded.size), tensors.labels_np[part.recorded]
             ]
-            if epoch > epochs - window:
-                recent[part.view, epoch - (epochs - window) - 1, part.recorded] = probabilities
+            if epoch > part.epochs - window:
+                recent[part.view, epoch - (part.epochs - window) - 1, part.recorded] = probabilities
             if _prunes_after(part.config, epoch, first=first_pruned):
                 in_sample = part.recorded is part.trained
                 run.prune(given[part.view, epoch - 1] if in_sample else None)
@@ -193,10 +194,15 @@ def record_training(
                     "recent": torch.from_numpy(recent),
                 }
                 checkpoint.save(mode, {"run": run.state(epoch), **state})
-            _report(progress, span, epoch, epochs)
+            _report(progress, span, epoch, part.epochs)
         seconds[part.view] += time.perf_counter() - started
+    # A view's models may train fewer epochs than the audit's (checked mode's held-out ones).
+    recorded = [max(part.epochs for part in parts if part.view == v) for v in range(views)]
     return TrainingHistory(
-        tuple(RecordedView(given[v], recent[v], float(seconds[v])) for v in range(views)),
+        tuple(
+            RecordedView(given[v, : recorded[v]], recent[v], float(seconds[v]))
+            for v in range(views)
+        ),
         checked=mode == "checked",
     )
 
@@ -206,10 +212,12 @@ def _prunes_after(config: AuditConfig, epoch: int, *, first: int) -> bool:
     return since >= 0 and since % config.prune_every == 0
 
 
-def _training_parts(labels: np.ndarray, config: AuditConfig, mode: Mode) -> list[_Part]:
-    """The training runs of an audit in ``mode``, in order."""
+def _training_parts(
+    labels: np.ndarray, config: AuditConfig, mode: Mode, *, epochs: int
+) -> list[_Part]:
+    """The training runs of an audit in ``mode`` of ``epochs``, in order."""
     everyone = np.arange(labels.size)
-    in_sample = _Part(everyone, everyone, config, 0, "training")
+    in_sample = _Part(everyone, everyone, config, 0, "training", epochs)
     if mode == "dynamics":
         return [in_sample]
     folds = config.fold_count(mode)
@@ -223,6 +231,7 @@ def _training_parts(labels: np.ndarray, config: AuditConfig, mode: Mode) -> list
             held_out,
             view,
             f"{prefix} {fold + 1}/{folds}",
+            config.held_out_epochs(mode, epochs),
         )
         for fold in range(folds)
     ]
@@ -230,8 +239,8 @@ def _training_parts(labels: np.ndarray, config: AuditConfig, mode: Mode) -> list
 
 
 def _spans(parts: list[_Part]) -> list[_Span]:
-    """Each run's share of the audit's progress: its share of the samples trained on."""
-    sizes = np.array([part.trained.size for part in parts], dtype=np.float64)
+    """Each run's share of the audit's progress: its share of the samples × epochs trained."""
+    sizes = np.array([part.trained.size * part.epochs for part in parts], dtype=np.float64)
     starts = np.concatenate([[0.0], np.cumsum(sizes)[:-1]]) / sizes.sum()
     return [
         _Span(part.stage, float(start), float(size / sizes.sum()))

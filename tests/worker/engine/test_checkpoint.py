@@ -34,8 +34,16 @@ def assert_same_result(resumed, uninterrupted):
         # Combined mode, stopped in its first held-out fold: the view recorded before the
         # stop comes back from the checkpoint.
         (stripes(12), AuditConfig(epochs=3, window=2, seed=4), 4),
+        # Checked mode, stopped in a held-out fold that trains half the audit's epochs.
+        (blobs(30), AuditConfig(epochs=6, window=2, seed=5), 8),
     ],
-    ids=["table-tgce", "images-augmented", "crossval", "images-combined-held-out"],
+    ids=[
+        "table-tgce",
+        "images-augmented",
+        "crossval",
+        "images-combined-held-out",
+        "table-checked-held-out",
+    ],
 )
 def test_a_resumed_audit_equals_an_uninterrupted_one(
     tmp_path, dataset, config, reports_before_stop

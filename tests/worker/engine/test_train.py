@@ -127,6 +127,30 @@ def test_combined_mode_averages_the_trained_and_the_held_out_models_and_checked_
     assert len(histories["combined"].counted_probabilities) == 1
 
 
+def test_checked_mode_trains_its_held_out_models_half_the_epochs(blob_dataset):
+    reports: list[Progress] = []
+    config = AuditConfig(epochs=4, window=2, mode="checked")
+    history = record_training(tensors_of(blob_dataset), config, progress=reports.append)
+    assert [(r.stage, r.epoch, r.epochs) for r in reports] == [
+        ("training", 1, 4),
+        ("training", 2, 4),
+        ("training", 3, 4),
+        ("training", 4, 4),
+        ("held-out fold 1/2", 1, 2),
+        ("held-out fold 1/2", 2, 2),
+        ("held-out fold 2/2", 1, 2),
+        ("held-out fold 2/2", 2, 2),
+    ]
+    # Progress counts samples × epochs: the held-out half is a quarter of the compute.
+    assert reports[3].fraction == pytest.approx(2 / 3)
+    assert reports[-1].fraction == pytest.approx(1.0)
+    trained, held_out = history.views
+    assert trained.given_probability.shape == (4, blob_dataset.n_samples)
+    assert held_out.given_probability.shape == (2, blob_dataset.n_samples)
+    assert history.given_probability is trained.given_probability
+    np.testing.assert_allclose(held_out.window_probabilities.sum(axis=2), 1.0, atol=1e-5)
+
+
 def test_stratified_folds_balance_each_class():
     labels = np.repeat(np.arange(3), [10, 20, 30])
     folds = stratified_folds(labels, 5, seed=0)
