@@ -85,12 +85,7 @@ def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
 
     def ours(history: TrainingHistory, runs: float) -> Detection:
         started = time.perf_counter()
-        flags = flag_recorded(
-            history.given_probability,
-            history.window_probabilities,
-            dataset.labels,
-            counted_probabilities=history.counted_probabilities,
-        )
+        flags = flag_recorded(history, dataset.labels)
         return Detection(
             flags.flagged,
             flags.score,

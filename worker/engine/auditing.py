@@ -70,13 +70,7 @@ def audit(
     history = record_training(tensors, config, progress=progress, checkpoint=checkpoint)
     if progress is not None:
         progress(Progress("flagging", 0, 0, 1.0))
-    flags = flag_recorded(
-        history.given_probability,
-        history.window_probabilities,
-        dataset.labels,
-        k=config.k,
-        counted_probabilities=history.counted_probabilities,
-    )
+    flags = flag_recorded(history, dataset.labels, k=config.k)
     names = dataset.class_names
     indices, probabilities = top_classes(history.window_probabilities.mean(axis=0))
     return AuditResult(

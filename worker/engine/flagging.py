@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .result import FlagResult
+
+if TYPE_CHECKING:
+    from .train import TrainingHistory
 
 # An automatic k never exceeds this: at or above it the given label is the model's own
 # prediction (or ties with it), so the model does not contradict it.
@@ -84,32 +88,26 @@ def flag_samples(
 
 
 def flag_recorded(
-    given_probability: np.ndarray,
-    window_probabilities: np.ndarray,
-    labels: np.ndarray,
-    *,
-    k: float | None = None,
-    counted_probabilities: Sequence[np.ndarray] | None = None,
+    history: TrainingHistory, labels: np.ndarray, *, k: float | None = None
 ) -> FlagResult:
-    """:func:`flag_samples` on what training recorded, its score read after the warm-up.
+    """:func:`flag_samples` on what training recorded, read the way its mode reads it, its
+    score read after the warm-up (the first quarter of the epochs, when every sample is
+    still uncertain).
 
     Parameters
     ----------
-    given_probability : ndarray, (E, n)
-        Given-label probabilities after every epoch; the first quarter is warm-up, when
-        every sample is still uncertain, and the score leaves it out.
-    window_probabilities : ndarray, (W, n, c)
+    history : TrainingHistory
+        ``(E, n)`` given-label probabilities and ``(W, n, c)`` windows, per view.
     labels : ndarray, (n,) int
     k : float, optional
-    counted_probabilities : sequence of ndarray, (n, c), optional
     """
-    warm = given_probability[len(given_probability) // 4 :]
+    given = history.given_probability
     return flag_samples(
-        window_probabilities,
+        history.window_probabilities,
         labels,
         k=k,
-        given_history=warm,
-        counted_probabilities=counted_probabilities,
+        given_history=given[len(given) // 4 :],
+        counted_probabilities=history.counted_probabilities,
     )
 
 
