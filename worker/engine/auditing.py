@@ -72,7 +72,7 @@ def audit(
         progress(Progress("flagging", 0, 0, 1.0))
     flags = flag_recorded(history, dataset.labels, k=config.k)
     names = dataset.class_names
-    indices, probabilities = top_classes(history.window_probabilities.mean(axis=0))
+    indices, probabilities = top_classes(history.mean_probabilities)
     return AuditResult(
         sample_ids=dataset.sample_ids,
         given=np.asarray(dataset.labels, dtype=np.int64),

@@ -64,6 +64,11 @@ class TrainingHistory:
         """``(window, n, c)``: the probability vectors over the window the audit reads."""
         return self._read([view.window_probabilities for view in self.views])
 
+    @cached_property
+    def mean_probabilities(self) -> np.ndarray:
+        """``(n, c)``: the mean over the window the audit reads."""
+        return self.window_probabilities.mean(axis=0)
+
     @property
     def counted_probabilities(self) -> tuple[np.ndarray, ...]:
         """``(n, c)`` mean window probabilities, one per estimate of the wrong labels that
@@ -71,7 +76,7 @@ class TrainingHistory:
         those the audit reads."""
         if self.checked:
             return tuple(view.window_probabilities.mean(axis=0) for view in self.views)
-        return (self.window_probabilities.mean(axis=0),)
+        return (self.mean_probabilities,)
 
     @property
     def seconds(self) -> float:
