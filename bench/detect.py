@@ -26,13 +26,14 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from bench import datasets, embeddings, noise
+from bench.records import recorded_training
 from bench.report import write_detection_markdown
 from formats import Dataset
 from formats.options import Mode
 from worker.engine import AuditConfig
 from worker.engine.flagging import flag_recorded
 from worker.engine.tensors import describe_device, prepare_tensors, resolve_device
-from worker.engine.train import TrainingHistory, record_training
+from worker.engine.train import TrainingHistory
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT = "labelaudit (default)"
@@ -43,6 +44,8 @@ MODE_LABELS = {
     "dynamics": "labelaudit dynamics alone",
 }
 HELD_OUT = "labelaudit held-out half alone"
+# The default on images before it looked for learned flips: the averaged views alone.
+AVERAGED_ONLY = "labelaudit combined without the learned-flip check"
 CLEANLAB_ON_OURS = "cleanlab on our held-out probabilities"
 REFERENCE = "cleanlab (5-fold CE)"
 # The Fashion-MNIST rows' subset size, unless --fashion-limit or --fashion-full says otherwise.
@@ -61,10 +64,10 @@ class Detection:
     device: str
 
 
-Method = Callable[[Dataset, AuditConfig], dict[str, Detection]]
+Method = Callable[[Dataset, AuditConfig, Path | None], dict[str, Detection]]
 
 
-def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
+def labelaudit(dataset: Dataset, config: AuditConfig, records: Path | None) -> dict[str, Detection]:
     """Our default, the other modes that train in-sample, the held-out half alone, and
     cleanlab on that half's probabilities: read from one run in combined mode, and on tables
     one in checked mode.
@@ -77,15 +80,18 @@ def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
 
     device = resolve_device(config.device)
     tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
-    history = record_training(tensors, dataclasses.replace(config, mode="combined"))
+    combined = dataclasses.replace(config, mode="combined")
+    history = recorded_training(dataset, tensors, combined, folder=records)
     in_sample, held_out = history.views
     epochs = config.epochs_for(dataset.n_samples)
     one_run = dataset.n_samples * epochs
     default_mode = config.mode_for(is_image=tensors.is_image)
 
-    def ours(history: TrainingHistory, runs: float) -> Detection:
+    def ours(
+        history: TrainingHistory, runs: float, *, learned_flip_check: bool = True
+    ) -> Detection:
         started = time.perf_counter()
-        flags = flag_recorded(history, dataset.labels)
+        flags = flag_recorded(history, dataset.labels, learned_flip_check=learned_flip_check)
         return Detection(
             flags.flagged,
             flags.score,
@@ -103,7 +109,8 @@ def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
     if not tensors.is_image:
         # Checked mode's held-out models train fewer epochs than combined mode's: its own
         # run (seconds on a table; on images, where it is not the default, it is not run).
-        histories["checked"] = record_training(tensors, dataclasses.replace(config, mode="checked"))
+        checked = dataclasses.replace(config, mode="checked")
+        histories["checked"] = recorded_training(dataset, tensors, checked, folder=records)
     held_out_runs = config.training_runs("combined", epochs=epochs) - 1
     started = time.perf_counter()
     probabilities = held_out.window_probabilities.mean(axis=0)
@@ -118,7 +125,7 @@ def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
         round(held_out_runs * one_run),
         describe_device(device),
     )
-    return {
+    detections = {
         **{
             DEFAULT if mode == default_mode else MODE_LABELS[mode]: ours(
                 view, config.training_runs(mode, epochs=epochs)
@@ -128,19 +135,27 @@ def labelaudit(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
         HELD_OUT: ours(TrainingHistory((held_out,)), held_out_runs),
         CLEANLAB_ON_OURS: cleanlab_on_ours,
     }
+    if default_mode == "combined":
+        detections[AVERAGED_ONLY] = ours(
+            history, config.training_runs("combined", epochs=epochs), learned_flip_check=False
+        )
+    return detections
 
 
-def cleanlab_reference(dataset: Dataset, config: AuditConfig) -> dict[str, Detection]:
+def cleanlab_reference(
+    dataset: Dataset, config: AuditConfig, records: Path | None
+) -> dict[str, Detection]:
     """cleanlab's find_label_issues on 5-fold out-of-fold probabilities of a CE-trained net,
     trained the usual way for held-out predictions (with augmentation on images)."""
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
-    started = time.perf_counter()
     device = resolve_device(config.device)
     tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
     ce = dataclasses.replace(config, loss="ce", mode="crossval", folds=5, window=1, augment=True)
-    probabilities = record_training(tensors, ce).window_probabilities[0]
+    history = recorded_training(dataset, tensors, ce, folder=records)
+    started = time.perf_counter()
+    probabilities = history.window_probabilities[0]
     flagged = find_label_issues(dataset.labels, probabilities)
     score = 1.0 - get_label_quality_scores(dataset.labels, probabilities)
     epochs = config.epochs_for(dataset.n_samples)
@@ -150,7 +165,7 @@ def cleanlab_reference(dataset: Dataset, config: AuditConfig) -> dict[str, Detec
             score,
             probabilities.argmax(1),
             int(flagged.sum()),
-            time.perf_counter() - started,
+            history.seconds + time.perf_counter() - started,
             4 * dataset.n_samples * epochs,
             describe_device(device),
         )
@@ -263,6 +278,12 @@ def main() -> None:
     parser.add_argument("--neu-size", type=int, default=64)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--records",
+        type=Path,
+        help="keep training records here and reuse them: re-scores a flagging rule without "
+        "training again (a record does not know the code that made it)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.out / "detect.json"
@@ -287,7 +308,9 @@ def main() -> None:
                 noisy = inject(dataset.labels)
                 noisy_dataset = dataclasses.replace(dataset, labels=noisy)
                 for method in args.methods.split(","):
-                    for label, detection in METHODS[method](noisy_dataset, config).items():
+                    for label, detection in METHODS[method](
+                        noisy_dataset, config, args.records
+                    ).items():
                         row = {
                             "dataset": name,
                             "data": description,

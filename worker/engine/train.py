@@ -79,6 +79,14 @@ class TrainingHistory:
         return (self.mean_probabilities,)
 
     @property
+    def averaged_views(self) -> tuple[np.ndarray, ...] | None:
+        """The ``(window, n, c)`` windows that the audit averages, in-sample first; None
+        where it reads one view."""
+        if self.checked or len(self.views) == 1:
+            return None
+        return tuple(view.window_probabilities for view in self.views)
+
+    @property
     def seconds(self) -> float:
         return sum(view.seconds for view in self.views)
 

@@ -1,0 +1,52 @@
+"""Training records kept between benchmark runs, so a flagging rule can be re-scored on the
+table's rows without training again.
+
+A record is found by the fingerprint of its data and training options; it does not know the
+code that made it, so a change to training calls for a fresh folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from formats import Dataset
+from worker.engine import AuditConfig
+from worker.engine.checkpoint import fingerprint
+from worker.engine.tensors import TrainingTensors
+from worker.engine.train import RecordedView, TrainingHistory, record_training
+
+
+def recorded_training(
+    dataset: Dataset, tensors: TrainingTensors, config: AuditConfig, *, folder: Path | None
+) -> TrainingHistory:
+    """:func:`record_training`'s history, read from ``folder`` when it holds one for this
+    data and config, else recorded (and saved there when a folder is given)."""
+    if folder is None:
+        return record_training(tensors, config)
+    path = folder / f"{fingerprint(dataset.features, dataset.labels, config)[:24]}.npz"
+    if path.exists():
+        with np.load(path) as stored:
+            views = tuple(
+                RecordedView(
+                    stored[f"given_{i}"], stored[f"window_{i}"], float(stored[f"seconds_{i}"])
+                )
+                for i in range(int(stored["views"]))
+            )
+            return TrainingHistory(views, checked=bool(stored["checked"]))
+    history = record_training(tensors, config)
+    arrays: dict[str, Any] = {
+        "views": np.array(len(history.views)),
+        "checked": np.array(history.checked),
+    }
+    for i, view in enumerate(history.views):
+        arrays[f"given_{i}"] = view.given_probability
+        arrays[f"window_{i}"] = view.window_probabilities
+        arrays[f"seconds_{i}"] = np.array(view.seconds)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez_compressed(partial, **arrays)
+    partial.replace(path)
+    return history
