@@ -92,6 +92,43 @@ def test_automatic_k_never_exceeds_one_half():
     assert flags.flagged.tolist() == [True, False, True, True]
 
 
+def two_views(in_sample0: list[float], held_out0: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """One-epoch windows of two classes: class 0's given-label probabilities as listed, ten
+    confident class-1 samples after them."""
+    views = []
+    for given0 in (in_sample0, held_out0):
+        views.append(history([[p, 1 - p] for p in given0] + [[0.05, 0.95]] * 10))
+    return views[0], views[1]
+
+
+def test_learned_flips_are_counted_and_read_the_held_out_way():
+    # Class 0's last four labels are flips the in-sample model learned (0.99); the models
+    # that never saw them contradict them (0.04). Averaged, they sit at 0.515: none counted.
+    labels = np.array([0] * 10 + [1] * 10)
+    in_sample, held_out = two_views([0.95] * 6 + [0.99] * 4, [0.9] * 6 + [0.04] * 4)
+    averaged = (in_sample + held_out) / 2
+    plain = flag_samples(averaged, labels)
+    assert plain.estimated_errors.tolist() == [0, 0]
+    assert not plain.flagged.any()
+    flags = flag_samples(averaged, labels, view_windows=[in_sample, held_out])
+    assert flags.estimated_errors.tolist() == [4, 0]
+    assert np.flatnonzero(flags.flagged).tolist() == [6, 7, 8, 9]
+    # A fixed k reads the average as it is.
+    fixed = flag_samples(averaged, labels, k=0.5, view_windows=[in_sample, held_out])
+    assert not fixed.flagged.any()
+
+
+def test_hard_clean_samples_are_not_taken_for_learned_flips():
+    # Four class-0 samples neither view fits: averaged they are already below one half, so
+    # the held-out models' higher count is their weakness, not flips the in-sample one hid.
+    labels = np.array([0] * 10 + [1] * 10)
+    in_sample, held_out = two_views([0.95] * 6 + [0.3] * 4, [0.9] * 6 + [0.04] * 4)
+    averaged = (in_sample + held_out) / 2
+    flags = flag_samples(averaged, labels, view_windows=[in_sample, held_out])
+    assert flags.estimated_errors.tolist() == [0, 0]
+    assert not flags.flagged.any()
+
+
 def test_error_estimate_counts_confident_off_diagonal_samples():
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     probabilities = np.array(

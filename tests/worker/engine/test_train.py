@@ -125,6 +125,11 @@ def test_combined_mode_averages_the_trained_and_the_held_out_models_and_checked_
     assert trained[flipped, labels[flipped]].min() > 0.6
     assert held_out[flipped, labels[flipped]].max() < 0.1
     assert len(histories["combined"].counted_probabilities) == 1
+    # Combined mode's flags can look at each of the views it averages; checked mode's read one.
+    in_sample, held_out_window = histories["combined"].averaged_views
+    np.testing.assert_array_equal(in_sample[-1][flipped, labels[flipped]], given["dynamics"])
+    assert held_out_window[-1][flipped, labels[flipped]].max() < 0.1
+    assert histories["checked"].averaged_views is None
 
 
 def test_checked_mode_trains_its_held_out_models_half_the_epochs(blob_dataset):
