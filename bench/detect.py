@@ -3,6 +3,11 @@
     python -m bench.detect --datasets digits --seeds 7,8,9
     python -m bench.detect --datasets neu,neu-longtail --noise "symmetric 10%" --seeds 7,8
     python -m bench.detect --datasets neu --methods labelaudit --seeds 7
+    python -m bench.detect --datasets neu --seeds 7 --records ~/.cache/labelaudit-records
+
+With ``--records`` each training run's records are kept, and a later invocation with the
+same folder, data and options reads them instead of training: a change to the flagging rule
+is re-scored on every row in seconds.
 
 Noise is injected with the row's seed; the true labels are used only in scoring. Every
 method trains the same network for the same number of epochs. Rows (one per dataset, noise,
