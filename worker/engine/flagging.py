@@ -140,12 +140,20 @@ def read_learned_flips(
     When a class's wrong labels follow a pattern (40% of the T-shirts labelled Shirt), the
     in-sample model learns the pattern as the truth and is confident in those labels, so the
     averaged views hide them and estimate too few. Models that never saw a sample still
-    contradict it. A class is taken as learned when the held-out view's estimate is at least
-    :data:`LEARNED_RATIO` times the averaged one, and fewer than half that many of its
-    samples stay below :data:`MAX_AUTOMATIC_K` averaged (in a hard clean class, where the
-    held-out models only disagree more, many do). Such a class gets the held-out estimate,
-    and each of its samples is read at the lower of its two views' window-highest
-    probabilities.
+    contradict it. A class is taken as learned when, by the held-out view's confident joint:
+
+    - its estimate is at least :data:`LEARNED_RATIO` times the averaged one, and fewer than
+      half that many of its samples stay below :data:`MAX_AUTOMATIC_K` averaged (in a hard
+      clean class, where the held-out models only disagree more, many do);
+    - the flips have a direction: the held-out models give at least :data:`LEARNED_RATIO`
+      times as many of its samples to the class they most give them to (its partner) as
+      they give of the partner's to it. Flips from T-shirt to Shirt leave the T-shirts that
+      stay looking like Shirts to the models, but far fewer than the Shirts that are
+      T-shirts; two classes the models merely confuse lose about as many each way.
+
+    Such a class gets the held-out estimate, and each of its samples is read at the lower of
+    its two views' window-highest probabilities. Flips that go both ways between two classes
+    in equal numbers look like confusion, and are left to the averaged views.
 
     Parameters
     ----------
@@ -164,12 +172,18 @@ def read_learned_flips(
     """
     n_classes = estimated_errors.shape[0]
     rows = np.arange(labels.size)
-    held_out = estimate_label_errors(view_windows[-1].mean(axis=0), labels, n_classes)
+    classes = np.arange(n_classes)
+    held_out_probabilities = view_windows[-1].mean(axis=0)
+    held_out = estimate_label_errors(held_out_probabilities, labels, n_classes)
+    joint = confident_joint(held_out_probabilities, labels, n_classes)
+    np.fill_diagonal(joint, 0.0)
+    partner = joint.argmax(axis=1)
+    one_way = joint[classes, partner] >= LEARNED_RATIO * joint[partner, classes]
     below_half = np.bincount(labels, weights=highest_given < MAX_AUTOMATIC_K, minlength=n_classes)
-    learned = (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out)
+    learned = (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & one_way
     lowest_view = np.min([window[:, rows, labels].max(axis=0) for window in view_windows], axis=0)
     return (
-        np.where(learned, held_out, estimated_errors).astype(np.int64),
+        np.where(learned, held_out, estimated_errors),
         np.where(learned[labels], lowest_view, highest_given),
     )
 
@@ -205,11 +219,8 @@ def automatic_thresholds(
 def estimate_label_errors(
     probabilities: np.ndarray, labels: np.ndarray, n_classes: int
 ) -> np.ndarray:
-    """Estimated number of wrong labels per given class, from the calibrated confident joint.
-
-    A sample given class i counts towards (i, j) when its probability of j reaches class j's
-    mean self-confidence (Northcutt et al. 2021); each row is then rescaled to the class's
-    size, and the off-diagonal mass is the estimate.
+    """Estimated number of wrong labels per given class: the off-diagonal mass of each row of
+    the :func:`confident_joint`.
 
     Parameters
     ----------
@@ -222,6 +233,29 @@ def estimate_label_errors(
     """
     labels = np.asarray(labels, dtype=np.int64)
     counts = np.bincount(labels, minlength=n_classes)
+    joint = confident_joint(probabilities, labels, n_classes)
+    return np.rint(counts - np.diag(joint)).clip(0).astype(np.int64)
+
+
+def confident_joint(probabilities: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """The calibrated confident joint (Northcutt et al. 2021): how many samples given class i
+    belong to class j.
+
+    A sample given class i counts towards (i, j) when its probability of j reaches class j's
+    mean self-confidence (the most probable such j); each row is then rescaled to the
+    class's size.
+
+    Parameters
+    ----------
+    probabilities : ndarray, (n, c)
+    labels : ndarray, (n,) int
+
+    Returns
+    -------
+    ndarray, (c, c) float64
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    counts = np.bincount(labels, minlength=n_classes)
     self_confidence = probabilities[np.arange(labels.size), labels]
     thresholds = _class_mean(self_confidence, labels, n_classes, 1.0)
     above = probabilities >= thresholds[None, :] - 1e-6
@@ -230,8 +264,7 @@ def estimate_label_errors(
     joint = np.zeros((n_classes, n_classes), dtype=np.float64)
     np.add.at(joint, (labels[confident], masked[confident].argmax(axis=1)), 1.0)
     row_sums = joint.sum(axis=1, keepdims=True)
-    calibrated = np.divide(joint * counts[:, None], row_sums, where=row_sums > 0, out=joint)
-    return np.rint(counts - np.diag(calibrated)).clip(0).astype(np.int64)
+    return np.divide(joint * counts[:, None], row_sums, where=row_sums > 0, out=joint)
 
 
 def flagged_confusion(flags: FlagResult, labels: np.ndarray, n_classes: int) -> np.ndarray:

@@ -129,6 +129,21 @@ def test_hard_clean_samples_are_not_taken_for_learned_flips():
     assert not flags.flagged.any()
 
 
+def test_flips_without_a_direction_are_not_taken_for_learned_flips():
+    # Four of each class the in-sample model fits and the held-out models give to the other
+    # class: as many each way, as two classes the models confuse look, so no class is learned.
+    labels = np.array([0] * 10 + [1] * 10)
+    given = [0.95] * 6 + [0.99] * 4
+    in_sample = history([[p, 1 - p] for p in given] + [[1 - p, p] for p in given])
+    held = [0.95] * 6 + [0.04] * 4
+    held_out = history([[p, 1 - p] for p in held] + [[1 - p, p] for p in held])
+    averaged = (in_sample + held_out) / 2
+    assert estimate_label_errors(held_out[0], labels, 2).tolist() == [4, 4]
+    flags = flag_samples(averaged, labels, view_windows=[in_sample, held_out])
+    assert flags.estimated_errors.tolist() == [0, 0]
+    assert not flags.flagged.any()
+
+
 def test_error_estimate_counts_confident_off_diagonal_samples():
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     probabilities = np.array(
