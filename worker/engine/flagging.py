@@ -18,6 +18,8 @@ MAX_AUTOMATIC_K = 0.5
 # A class whose held-out models estimate at least this many times as many wrong labels as
 # the averaged views do is one whose flips the in-sample model has learned as the truth.
 LEARNED_RATIO = 1.5
+# Sparser flips are not learned as a pattern: truncated Lq stops training on them.
+LEARNED_SHARE = 0.1
 
 
 def flag_samples(
@@ -149,7 +151,9 @@ def read_learned_flips(
       times as many of its samples to the class they most give them to (its partner) as
       they give of the partner's to it. Flips from T-shirt to Shirt leave the T-shirts that
       stay looking like Shirts to the models, but far fewer than the Shirts that are
-      T-shirts; two classes the models merely confuse lose about as many each way.
+      T-shirts; two classes the models merely confuse lose about as many each way;
+    - and they are a pattern: those given to the partner are at least
+      :data:`LEARNED_SHARE` of the class.
 
     Such a class gets the held-out estimate, and each of its samples is read at the lower of
     its two views' window-highest probabilities. Flips that go both ways between two classes
@@ -178,7 +182,9 @@ def read_learned_flips(
     joint = confident_joint(held_out_probabilities, labels, n_classes)
     np.fill_diagonal(joint, 0.0)
     partner = joint.argmax(axis=1)
-    one_way = joint[classes, partner] >= LEARNED_RATIO * joint[partner, classes]
+    flow = joint[classes, partner]
+    sizes = np.bincount(labels, minlength=n_classes)
+    one_way = (flow >= LEARNED_RATIO * joint[partner, classes]) & (flow >= LEARNED_SHARE * sizes)
     below_half = np.bincount(labels, weights=highest_given < MAX_AUTOMATIC_K, minlength=n_classes)
     learned = (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & one_way
     lowest_view = np.min([window[:, rows, labels].max(axis=0) for window in view_windows], axis=0)

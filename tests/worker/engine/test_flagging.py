@@ -144,6 +144,17 @@ def test_flips_without_a_direction_are_not_taken_for_learned_flips():
     assert not flags.flagged.any()
 
 
+def test_a_few_one_way_contradictions_are_not_taken_for_learned_flips():
+    # Two of forty class-0 samples go one way to class 1: too few to be a learned pattern.
+    labels = np.array([0] * 40 + [1] * 10)
+    in_sample, held_out = two_views([0.95] * 38 + [0.99] * 2, [0.9] * 38 + [0.04] * 2)
+    averaged = (in_sample + held_out) / 2
+    assert estimate_label_errors(held_out[0], labels, 2).tolist() == [2, 0]
+    flags = flag_samples(averaged, labels, view_windows=[in_sample, held_out])
+    assert flags.estimated_errors.tolist() == [0, 0]
+    assert not flags.flagged.any()
+
+
 def test_error_estimate_counts_confident_off_diagonal_samples():
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     probabilities = np.array(
