@@ -75,7 +75,8 @@ Method = Callable[[Dataset, AuditConfig, Path | None], dict[str, Detection]]
 def labelaudit(dataset: Dataset, config: AuditConfig, records: Path | None) -> dict[str, Detection]:
     """Our default, the other modes that train in-sample, the held-out half alone, and
     cleanlab on that half's probabilities: read from one run in combined mode, and on tables
-    one in checked mode.
+    one in checked mode. Where the default is combined mode, also its averaged views without
+    the learned-flip check (the default before it).
 
     Combined mode's in-sample run is the same run, with the same seed, as dynamics mode's
     and checked mode's, so each view is what the mode that reads it would record.
