@@ -177,13 +177,12 @@ def read_learned_flips(
     n_classes = estimated_errors.shape[0]
     rows = np.arange(labels.size)
     classes = np.arange(n_classes)
-    held_out_probabilities = view_windows[-1].mean(axis=0)
-    held_out = estimate_label_errors(held_out_probabilities, labels, n_classes)
-    joint = confident_joint(held_out_probabilities, labels, n_classes)
+    sizes = np.bincount(labels, minlength=n_classes)
+    joint = confident_joint(view_windows[-1].mean(axis=0), labels, n_classes)
+    held_out = _off_diagonal(joint, sizes)
     np.fill_diagonal(joint, 0.0)
     partner = joint.argmax(axis=1)
     flow = joint[classes, partner]
-    sizes = np.bincount(labels, minlength=n_classes)
     one_way = (flow >= LEARNED_RATIO * joint[partner, classes]) & (flow >= LEARNED_SHARE * sizes)
     below_half = np.bincount(labels, weights=highest_given < MAX_AUTOMATIC_K, minlength=n_classes)
     learned = (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & one_way
@@ -238,9 +237,8 @@ def estimate_label_errors(
     ndarray, (c,) int64
     """
     labels = np.asarray(labels, dtype=np.int64)
-    counts = np.bincount(labels, minlength=n_classes)
     joint = confident_joint(probabilities, labels, n_classes)
-    return np.rint(counts - np.diag(joint)).clip(0).astype(np.int64)
+    return _off_diagonal(joint, np.bincount(labels, minlength=n_classes))
 
 
 def confident_joint(probabilities: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -278,6 +276,11 @@ def flagged_confusion(flags: FlagResult, labels: np.ndarray, n_classes: int) -> 
     confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(confusion, (np.asarray(labels)[flags.flagged], flags.suggested[flags.flagged]), 1)
     return confusion
+
+
+def _off_diagonal(joint: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``(c,)`` int64: each class's samples that its calibrated joint row puts elsewhere."""
+    return np.rint(counts - np.diag(joint)).clip(0).astype(np.int64)
 
 
 def _class_mean(values: np.ndarray, labels: np.ndarray, n_classes: int, empty: float) -> np.ndarray:
