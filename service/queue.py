@@ -11,6 +11,7 @@ from celery import Celery
 
 from .config import Settings
 from .errors import Unavailable
+from .filesystem_broker import TRANSPORT as FILESYSTEM_TRANSPORT
 
 RUN_AUDIT_TASK = "labelaudit.run_audit"
 
@@ -23,6 +24,7 @@ def create_celery(settings: Settings) -> Celery:
         for folder in ("queue", "processed", "control"):
             (broker / folder).mkdir(parents=True, exist_ok=True)
         app.conf.broker_url = "filesystem://"
+        app.conf.broker_transport = FILESYSTEM_TRANSPORT
         app.conf.broker_transport_options = {
             "data_folder_in": str(broker / "queue"),
             "data_folder_out": str(broker / "queue"),

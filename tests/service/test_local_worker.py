@@ -66,6 +66,10 @@ class EmbeddedServe:
 def serve(tmp_path):
     service = EmbeddedServe(tmp_path, free_port())
     yield service
+    # Shown with a failing test's report: what the service and its workers did.
+    for log_path in (tmp_path / "serve.log", tmp_path / "var" / "worker.log"):
+        if log_path.exists():
+            print(f"--- {log_path.name} (last 4000 characters)\n{log_path.read_text()[-4000:]}")
     if service.process is not None and service.process.poll() is None:
         service.process.kill()
         service.process.wait()
