@@ -27,7 +27,7 @@ def flag_samples(
     labels: np.ndarray,
     *,
     k: float | None = None,
-    given_history: np.ndarray | None = None,
+    given_histories: Sequence[np.ndarray] | None = None,
     counted_probabilities: Sequence[np.ndarray] | None = None,
     view_windows: Sequence[np.ndarray] | None = None,
 ) -> FlagResult:
@@ -44,11 +44,12 @@ def flag_samples(
         is below k in every one of the W epochs. ``None`` chooses k per class with
         :func:`automatic_thresholds`, so that each class gets about as many flags as it is
         estimated to hold wrong labels.
-    given_history : ndarray, (E, n), optional
-        Given-label probabilities over a longer stretch of training than the window. The
-        score averages it: a wrong label is one the model never learns until it memorises it,
-        so the area under its curve separates errors from hard clean samples better than the
-        last epochs alone (Pleiss et al. 2020, AUM). Defaults to the window.
+    given_histories : sequence of ndarray, (E_v, n), optional
+        Given-label probabilities over a longer stretch of training than the window, one
+        array per model that recorded them (their epochs may differ). The score averages
+        each, then the models: a wrong label is one the model never learns until it
+        memorises it, so the area under its curve separates errors from hard clean samples
+        better than the last epochs alone (Pleiss et al. 2020, AUM). Defaults to the window.
     counted_probabilities : sequence of ndarray, (n, c), optional
         Probabilities to estimate the wrong labels from, one estimate each; a class's
         estimate is the smallest (a second model's estimate checks the first's). Defaults
@@ -62,7 +63,7 @@ def flag_samples(
     -------
     FlagResult
         Per-sample arrays of shape ``(n,)`` and the ``(c,)`` thresholds and error estimates;
-        ``score`` is one minus the mean given-label probability over ``given_history``.
+        ``score`` is one minus the mean given-label probability over ``given_histories``.
     """
     _, n_samples, n_classes = window_probabilities.shape
     labels = np.asarray(labels, dtype=np.int64)
@@ -87,7 +88,10 @@ def flag_samples(
     flagged = highest < thresholds[labels]
     confidence = given.mean(axis=0)
     suggested = mean_probabilities.argmax(axis=1)
-    score = 1.0 - (confidence if given_history is None else given_history.mean(axis=0))
+    if given_histories is None:
+        score = 1.0 - confidence
+    else:
+        score = 1.0 - np.mean([history.mean(axis=0) for history in given_histories], axis=0)
     return FlagResult(
         flagged=flagged,
         confidence=confidence.astype(np.float32),
@@ -106,9 +110,13 @@ def flag_recorded(
     k: float | None = None,
     learned_flip_check: bool = True,
 ) -> FlagResult:
-    """:func:`flag_samples` on what training recorded, read the way its mode reads it, its
-    score read after the warm-up (the first quarter of the epochs, when every sample is
-    still uncertain).
+    """:func:`flag_samples` on what training recorded, read the way its mode reads it; the
+    score reads every model, after the warm-up (the first quarter of its epochs, when every
+    sample is still uncertain).
+
+    In ``checked`` mode the flags read the trained model alone, but the score also reads
+    the held-out models: a trained MLP ranks an embedding's hard clean rows with its wrong
+    ones, which models that never saw a row tell apart (``bench/results/detect-notes.md``).
 
     Parameters
     ----------
@@ -120,12 +128,13 @@ def flag_recorded(
         Where the audit averages two views, look for classes whose flips the in-sample
         model learned (:func:`read_learned_flips`); False reads the average alone.
     """
-    given = history.given_probability
     return flag_samples(
         history.window_probabilities,
         labels,
         k=k,
-        given_history=given[len(given) // 4 :],
+        given_histories=[
+            view.given_probability[len(view.given_probability) // 4 :] for view in history.views
+        ],
         counted_probabilities=history.counted_probabilities,
         view_windows=history.averaged_views if learned_flip_check else None,
     )

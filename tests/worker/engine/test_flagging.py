@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from worker.engine.flagging import estimate_label_errors, flag_samples, flagged_confusion
+from worker.engine.flagging import (
+    estimate_label_errors,
+    flag_recorded,
+    flag_samples,
+    flagged_confusion,
+)
+from worker.engine.train import RecordedView, TrainingHistory
 
 
 def history(*epochs: list[list[float]]) -> np.ndarray:
@@ -36,10 +42,34 @@ def test_score_averages_the_longer_history_when_given():
     labels = np.array([0, 0])
     window = history([[0.3, 0.7], [0.3, 0.7]])
     given_history = np.array([[0.2, 0.9], [0.3, 0.8], [0.3, 0.3]], dtype=np.float32)
-    flags = flag_samples(window, labels, k=0.5, given_history=given_history)
+    flags = flag_samples(window, labels, k=0.5, given_histories=[given_history])
     assert flags.flagged.tolist() == [True, True]
     assert flags.score == pytest.approx([1 - 0.8 / 3, 1 - 2.0 / 3])
     assert flags.confidence == pytest.approx([0.3, 0.3])
+
+
+def test_checked_mode_scores_with_every_model_but_flags_with_the_trained_one():
+    # The trained model holds both rows near 0.45 after the warm-up; the held-out model,
+    # half the epochs, has never seen row 1 and calls it wrong, while row 0 is merely hard.
+    labels = np.array([0, 0, 1])
+    trained_given = np.array([[0.5, 0.5, 0.9]] + [[0.45, 0.44, 0.9]] * 7, dtype=np.float32)
+    held_out_given = np.array([[0.5, 0.5, 0.9]] + [[0.8, 0.05, 0.9]] * 3, dtype=np.float32)
+
+    def window(given: np.ndarray) -> np.ndarray:
+        first_class = np.where(labels == 0, given[-3:], 1 - given[-3:])
+        return np.stack([first_class, 1 - first_class], axis=-1)
+
+    views = (
+        RecordedView(trained_given, window(trained_given), 1.0),
+        RecordedView(held_out_given, window(held_out_given), 1.0),
+    )
+    checked = TrainingHistory(views, checked=True)
+    flags = flag_recorded(checked, labels, k=0.5)
+    alone = flag_recorded(TrainingHistory(views[:1]), labels, k=0.5)
+
+    assert flags.flagged.tolist() == alone.flagged.tolist() == [True, True, False]
+    assert alone.score[0] == pytest.approx(alone.score[1], abs=0.02)
+    assert flags.score == pytest.approx([1 - (0.45 + 0.8) / 2, 1 - (0.44 + 0.05) / 2, 0.1])
 
 
 def test_single_epoch_window_is_out_of_fold_flagging():
