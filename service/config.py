@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(
         default=10.0, gt=0, validation_alias=_env("LABELAUDIT_SWEEP_INTERVAL")
     )
+    # A queued audit that no worker has claimed this long after its task was sent, while its
+    # queue holds fewer messages than it has queued audits, lost its message (a broker
+    # restarted without persistence) and the sweep sends it again.
+    resend_after_s: float = Field(
+        default=60.0, gt=0, validation_alias=_env("LABELAUDIT_RESEND_AFTER_SECONDS")
+    )
     # Redis hands an unacknowledged message to another worker after this long. Recovery does
     # not wait for it (the sweeper re-queues); a late re-delivery finds the audit done or
     # leased and is dropped.

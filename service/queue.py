@@ -89,6 +89,12 @@ class AuditQueue:
                 code="broker_unavailable",
             ) from exc
 
+    def waiting(self, queue: str) -> int:
+        """How many messages ``queue`` holds that no worker has taken yet."""
+        with self.celery.connection_for_write() as connection:
+            declared = connection.default_channel.queue_declare(queue=queue)
+        return int(declared.message_count)
+
     def is_reachable(self, timeout_s: float = 2.0) -> bool:
         try:
             with self.celery.connection_for_write() as connection:

@@ -1,10 +1,13 @@
-"""Leases of running audits, and the sweeper that hands expired ones to other workers.
+"""Leases of running audits, and the sweeper that hands expired ones to other workers and
+sends again the queued audits whose message was lost.
 
 Every worker process runs a :class:`Sweeper`; the audit it is running holds a lease that a
 :class:`LeaseKeeper` renews. A worker that dies stops renewing, the lease expires after
 ``LABELAUDIT_LEASE_SECONDS`` and the next sweep of any worker re-queues the audit, which
 resumes from its checkpoint. A worker that cannot renew (the database is unreachable from
 it) stops training before its lease can expire, so an audit never runs twice at once.
+A queued audit that nobody claims within ``LABELAUDIT_RESEND_AFTER_SECONDS`` while its queue
+holds fewer messages than queued audits is sent again.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from service.audits import execution
 from service.audits.execution import AuditJob
@@ -74,13 +78,23 @@ class LeaseKeeper:
         self.lost.set()
 
 
-class Sweeper:
-    """Re-queues the audits whose lease expired, every ``interval_s``, in a thread."""
+@dataclass(frozen=True)
+class SweepCounts:
+    requeued: int
+    resent: int
 
-    def __init__(self, database: Database, queue: AuditQueue, *, interval_s: float) -> None:
+
+class Sweeper:
+    """Re-queues the audits whose lease expired and sends again those whose message was
+    lost, every ``interval_s``, in a thread."""
+
+    def __init__(
+        self, database: Database, queue: AuditQueue, *, interval_s: float, resend_after_s: float
+    ) -> None:
         self.database = database
         self.queue = queue
         self.interval_s = interval_s
+        self.resend_after_s = resend_after_s
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._sweep_until_stopped, name="sweeper")
 
@@ -93,10 +107,11 @@ class Sweeper:
         if self._thread.is_alive():
             self._thread.join()
 
-    def sweep(self) -> int:
-        """One pass; returns how many audits it re-queued."""
+    def sweep(self) -> SweepCounts:
+        """One pass; returns how many audits it re-queued and sent again."""
         with self.database.session_scope() as session:
             expired = execution.requeue_expired(session, self.queue)
+            lost = execution.resend_lost(session, self.queue, after_s=self.resend_after_s)
         for lease in expired:
             log.warning(
                 "audit %s: re-queued; the lease of attempt %d (worker %s) expired at %s",
@@ -105,7 +120,14 @@ class Sweeper:
                 lease.worker_host,
                 lease.expired_at,
             )
-        return len(expired)
+        for message in lost:
+            log.warning(
+                "audit %s: sent again to queue %s; unclaimed since %s, its message was lost",
+                message.audit_id,
+                message.queue,
+                message.enqueued_at,
+            )
+        return SweepCounts(requeued=len(expired), resent=len(lost))
 
     def _sweep_until_stopped(self) -> None:
         while True:

@@ -68,7 +68,13 @@ def audit_queue() -> AuditQueue:
 
 @signals.worker_ready.connect
 def start_sweeper(**_: Any) -> None:
-    sweeper = Sweeper(database(), audit_queue(), interval_s=get_settings().sweep_interval_s)
+    settings = get_settings()
+    sweeper = Sweeper(
+        database(),
+        audit_queue(),
+        interval_s=settings.sweep_interval_s,
+        resend_after_s=settings.resend_after_s,
+    )
     sweeper.start()
     signals.worker_shutdown.connect(lambda **_: sweeper.stop(), weak=False)
 

@@ -1,5 +1,6 @@
 """The worker's side of an audit: claim it, renew its lease, store results or the error,
-release it on shutdown, and re-queue the audits whose lease expired.
+release it on shutdown, re-queue the audits whose lease expired and send again those whose
+message was lost.
 
 Called by :mod:`worker.tasks` and :mod:`worker.leases` inside their own units of work.
 Every write names the attempt that made it (the fencing token), so a worker that lost its
@@ -14,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import CursorResult, insert, or_, select, update
+from sqlalchemy import CursorResult, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -174,6 +175,7 @@ def release_audit(session: Session, queue: AuditQueue, job: AuditJob) -> bool:
     audit.status = "queued"
     audit.lease_expires_at = None
     audit.worker_host = None
+    audit.enqueued_at = utcnow()
     session.flush()
     queue.enqueue(audit.id, audit.queue)
     return True
@@ -206,13 +208,63 @@ def requeue_expired(session: Session, queue: AuditQueue) -> list[ExpiredLease]:
             update(Audit)
             .where(Audit.id == audit_id, Audit.status == "running", Audit.attempt == attempt)
             .where(expired)
-            .values(status="queued", lease_expires_at=None, worker_host=None)
+            .values(status="queued", lease_expires_at=None, worker_host=None, enqueued_at=now)
             .execution_options(synchronize_session=False)
         )
         if isinstance(result, CursorResult) and result.rowcount == 1:
             queue.enqueue(audit_id, queue_name)
             requeued.append(ExpiredLease(audit_id, attempt, worker_host, expires_at))
     return requeued
+
+
+@dataclass(frozen=True)
+class LostMessage:
+    audit_id: uuid.UUID
+    queue: str
+    enqueued_at: Any
+
+
+def resend_lost(session: Session, queue: AuditQueue, *, after_s: float) -> list[LostMessage]:
+    """Send again the queued audits whose message was lost: unclaimed ``after_s`` after
+    their task was sent, on a queue that holds fewer messages than it has queued audits (a
+    broker restarted without persistence loses what it held).
+
+    Which message is missing cannot be told, so every such audit of the queue is sent
+    again; a worker drops a copy that arrives after the audit was claimed. Each is sent by
+    one conditional update, so of several sweepers exactly one sends it. A queue whose
+    workers are all away keeps its messages and is left alone.
+    """
+    now = utcnow()
+    unclaimed = (Audit.status == "queued") & (Audit.enqueued_at < now - timedelta(seconds=after_s))
+    names = session.scalars(select(Audit.queue).where(unclaimed).distinct()).all()
+    resent = []
+    for queue_name in names:
+        # The broker first: a message sent after this count belongs to an audit too new to
+        # be resent.
+        waiting = queue.waiting(queue_name)
+        queued = session.scalar(
+            select(func.count())
+            .select_from(Audit)
+            .where(Audit.status == "queued", Audit.queue == queue_name)
+        )
+        if waiting >= (queued or 0):
+            continue
+        rows = session.execute(
+            select(Audit.id, Audit.enqueued_at)
+            .where(unclaimed, Audit.queue == queue_name)
+            .order_by(Audit.created_at)
+        ).all()
+        for audit_id, enqueued_at in rows:
+            result = session.execute(
+                update(Audit)
+                .where(Audit.id == audit_id, unclaimed)
+                .values(enqueued_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if isinstance(result, CursorResult) and result.rowcount == 1:
+                queue.enqueue(audit_id, queue_name)
+                resent.append(LostMessage(audit_id, queue_name, enqueued_at))
+    return resent
 
 
 def is_finished(session: Session, audit_id: uuid.UUID) -> bool:

@@ -61,6 +61,10 @@ class Audit(Base):
     attempt: Mapped[int] = mapped_column(default=0)
     # The queue the audit was sent to, so a re-queued audit goes back to the same workers.
     queue: Mapped[str] = mapped_column(String(64), server_default="cpu")
+    # When its task was last sent. A queued audit left unclaimed long after this, on a
+    # queue holding fewer messages than queued audits, has lost its message and is sent
+    # again (see execution.resend_lost).
+    enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A re-audit remembers the request that made it, so that repeating the request returns
     # it instead of a twin: the client's Idempotency-Key, and a digest of the parent's
     # decisions and the options.

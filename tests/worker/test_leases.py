@@ -1,5 +1,6 @@
 """Leases: sweepers re-queue an expired audit exactly once and leave live ones alone; a
-worker whose audit is taken from it learns so from its next renewal."""
+worker whose audit is taken from it learns so from its next renewal; a queued audit whose
+message was lost is sent again, once, and one whose message waits is left alone."""
 
 import time
 import uuid
@@ -38,13 +39,46 @@ def test_two_sweepers_requeue_an_expired_audit_once_and_leave_a_live_one(
         lease_expires_at=utcnow() + timedelta(seconds=30),
     )
     queue = AuditQueue.from_settings(settings)
-    sweepers = [Sweeper(database, queue, interval_s=10) for _ in range(2)]
-    assert [sweeper.sweep() for sweeper in sweepers] == [1, 0]
+    sweepers = [Sweeper(database, queue, interval_s=10, resend_after_s=60) for _ in range(2)]
+    assert [sweeper.sweep().requeued for sweeper in sweepers] == [1, 0]
     assert queued_messages(redis_url, queue_name) == 1
     audit, _ = load(database, expired)
     assert audit.status == "queued" and audit.attempt == 3 and audit.lease_expires_at is None
     assert load(database, live)[0].status == "running"
     redis.Redis.from_url(redis_url).delete(queue_name)
+
+
+def test_two_sweepers_resend_a_lost_message_once_and_leave_waiting_ones_alone(
+    database,
+    settings,
+    redis_url,
+    new_audit,  # noqa: F811
+):
+    from service.queue import AuditQueue
+    from worker.leases import Sweeper
+
+    queue = AuditQueue.from_settings(settings)
+    long_ago = utcnow() - timedelta(seconds=120)
+    # One queue lost the message of its older audit; the newer one's waits.
+    lossy = f"lossy-{uuid.uuid4().hex[:8]}"
+    lost = new_audit(queue=lossy, enqueued_at=long_ago)
+    recent = new_audit(queue=lossy)
+    queue.enqueue(recent, lossy)
+    # Another holds the message of an audit that waits for a busy worker.
+    backlog = f"backlog-{uuid.uuid4().hex[:8]}"
+    waiting = new_audit(queue=backlog, enqueued_at=long_ago)
+    queue.enqueue(waiting, backlog)
+
+    sweepers = [Sweeper(database, queue, interval_s=10, resend_after_s=60) for _ in range(2)]
+    resent = [sweeper.sweep().resent for sweeper in sweepers]
+
+    assert resent[1] == 0
+    assert queued_messages(redis_url, lossy) == 2
+    assert queued_messages(redis_url, backlog) == 1
+    assert load(database, lost)[0].enqueued_at > utcnow() - timedelta(seconds=10)
+    assert load(database, waiting)[0].enqueued_at == long_ago
+    assert load(database, recent)[0].status == "queued"
+    redis.Redis.from_url(redis_url).delete(lossy, backlog)
 
 
 def test_a_lease_keeper_notices_that_its_audit_was_taken(database, settings, new_audit):  # noqa: F811

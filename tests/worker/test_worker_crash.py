@@ -1,6 +1,7 @@
-"""Audits survive workers killed or stopped mid-training, and a broker restart, on PostgreSQL
-and Redis with real `labelaudit worker` processes and the shipped defaults: no timer is
-shortened here (the progress interval is set back to its default too).
+"""Audits survive workers killed or stopped mid-training, and broker restarts (one of which
+loses a queued audit's message), on PostgreSQL and Redis with real `labelaudit worker`
+processes and the shipped defaults: no timer is shortened here (the progress interval is set
+back to its default too).
 
 A killed worker stops renewing its audit's lease; once it expires (LABELAUDIT_LEASE_SECONDS,
 30 s) the next sweep of a live worker (every LABELAUDIT_SWEEP_INTERVAL, 10 s) re-queues it
@@ -269,4 +270,28 @@ def test_a_broker_restart_mid_audit_loses_no_audit(
         f"broker restart: down {restarted - down:.1f} s mid-training (uploads answered 503); "
         f"the audit and one sent after the restart succeeded {finished - restarted:.1f} s "
         "after it",
+    )
+
+
+def test_an_audit_whose_message_a_broker_restart_lost_runs_with_the_defaults(
+    client_for, database, make_key, make_blobs, launch_worker, private_redis, audit_finished, report
+):
+    queue = f"lost-{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {make_key('admin', 'admin')}"}
+    client = client_for(audit_queue=queue, celery_broker_url=private_redis.url)
+    table, _ = make_blobs(20)
+    audit_id = upload(client, headers, table, SLOW)
+    # No worker has taken it yet; the broker keeps nothing across the restart.
+    private_redis.stop()
+    private_redis.start()
+    restarted = time.monotonic()
+    launch_worker(queue, CELERY_BROKER_URL=private_redis.url, **DEFAULTS)
+
+    audit = audit_finished(client, headers, audit_id, timeout=150)
+    finished_after = time.monotonic() - restarted
+
+    assert audit["status"] == "succeeded" and audit["attempt"] == 1, audit
+    report(
+        f"broker restart with a queued audit (defaults: resend after 60 s, sweep 10 s): its "
+        f"message was lost, it was sent again and succeeded {finished_after:.1f} s later"
     )
