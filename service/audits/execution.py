@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -221,7 +221,7 @@ def requeue_expired(session: Session, queue: AuditQueue) -> list[ExpiredLease]:
 class LostMessage:
     audit_id: uuid.UUID
     queue: str
-    enqueued_at: Any
+    enqueued_at: datetime
 
 
 def resend_lost(session: Session, queue: AuditQueue, *, after_s: float) -> list[LostMessage]:
