@@ -20,6 +20,9 @@ MAX_AUTOMATIC_K = 0.5
 LEARNED_RATIO = 1.5
 # Sparser flips are not learned as a pattern: truncated Lq stops training on them.
 LEARNED_SHARE = 0.1
+# Learned flips go to one class; a class the held-out models merely find hard (a clean
+# class beside a rare, hard one) spreads their disagreement over several.
+PARTNER_SHARE = 0.5
 
 
 def flag_samples(
@@ -162,7 +165,9 @@ def read_learned_flips(
       stay looking like Shirts to the models, but far fewer than the Shirts that are
       T-shirts; two classes the models merely confuse lose about as many each way;
     - and they are a pattern: those given to the partner are at least
-      :data:`LEARNED_SHARE` of the class.
+      :data:`LEARNED_SHARE` of the class and at least :data:`PARTNER_SHARE` of its held-out
+      estimate. Learned flips send the held-out models' disagreement to one class; a hard
+      clean class (Pullovers beside a rare Shirt class) spreads it over several.
 
     Such a class gets the held-out estimate, and each of its samples is read at the lower of
     its two views' window-highest probabilities. Flips that go both ways between two classes
@@ -192,7 +197,11 @@ def read_learned_flips(
     np.fill_diagonal(joint, 0.0)
     partner = joint.argmax(axis=1)
     flow = joint[classes, partner]
-    one_way = (flow >= LEARNED_RATIO * joint[partner, classes]) & (flow >= LEARNED_SHARE * sizes)
+    one_way = (
+        (flow >= LEARNED_RATIO * joint[partner, classes])
+        & (flow >= LEARNED_SHARE * sizes)
+        & (flow >= PARTNER_SHARE * held_out)
+    )
     below_half = np.bincount(labels, weights=highest_given < MAX_AUTOMATIC_K, minlength=n_classes)
     learned = (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & one_way
     lowest_view = np.min([window[:, rows, labels].max(axis=0) for window in view_windows], axis=0)

@@ -185,6 +185,32 @@ def test_a_few_one_way_contradictions_are_not_taken_for_learned_flips():
     assert not flags.flagged.any()
 
 
+def test_disagreement_spread_over_several_classes_is_not_taken_for_learned_flips():
+    # Eight class-0 samples the in-sample model fits and the held-out models give away, but
+    # to three classes (3, 3 and 2): a hard class beside others, not a learned pattern.
+    # Sent to one class, the same eight are learned flips.
+    def views(partners: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        confident = [[0.95 if c == j else 0.05 / 3 for c in range(4)] for j in (1, 2, 3)]
+        in_sample = [[0.95, 0.05 / 3, 0.05 / 3, 0.05 / 3]] * 12
+        held_out = [[0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3]] * 12
+        for partner in partners:
+            in_sample.append([0.99] + [0.01 / 3] * 3)
+            held_out.append(
+                [0.02 if c == 0 else (0.96 if c == partner else 0.01) for c in range(4)]
+            )
+        rest = [row for row in confident for _ in range(10)]
+        return history(in_sample + rest), history(held_out + rest)
+
+    labels = np.array([0] * 20 + [1] * 10 + [2] * 10 + [3] * 10)
+    for partners, learned in (([1, 1, 1, 2, 2, 2, 3, 3], False), ([1] * 8, True)):
+        in_sample, held_out = views(partners)
+        assert estimate_label_errors(held_out[0], labels, 4)[0] == 8
+        flags = flag_samples((in_sample + held_out) / 2, labels, view_windows=[in_sample, held_out])
+        assert flags.estimated_errors[0] == (8 if learned else 0)
+        assert flags.flagged[12:20].all() == learned
+        assert not flags.flagged[:12].any()
+
+
 def test_error_estimate_counts_confident_off_diagonal_samples():
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     probabilities = np.array(
