@@ -197,13 +197,13 @@ def read_learned_flips(
     np.fill_diagonal(joint, 0.0)
     partner = joint.argmax(axis=1)
     flow = joint[classes, partner]
-    one_way = (
+    patterned = (
         (flow >= LEARNED_RATIO * joint[partner, classes])
         & (flow >= LEARNED_SHARE * sizes)
         & (flow >= PARTNER_SHARE * held_out)
     )
     below_half = np.bincount(labels, weights=highest_given < MAX_AUTOMATIC_K, minlength=n_classes)
-    learned = (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & one_way
+    learned = (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & patterned
     lowest_view = np.min([window[:, rows, labels].max(axis=0) for window in view_windows], axis=0)
     return (
         np.where(learned, held_out, estimated_errors),
