@@ -203,7 +203,9 @@ def read_learned_flips(
         & (flow >= PARTNER_SHARE * held_out)
     )
     below_half = np.bincount(labels, weights=highest_given < MAX_AUTOMATIC_K, minlength=n_classes)
-    learned = (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & patterned
+    learned = (
+        (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & patterned
+    )
     lowest_view = np.min([window[:, rows, labels].max(axis=0) for window in view_windows], axis=0)
     return (
         np.where(learned, held_out, estimated_errors),
