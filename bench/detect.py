@@ -119,7 +119,7 @@ def labelaudit(dataset: Dataset, config: AuditConfig, records: Path | None) -> d
         histories["checked"] = recorded_training(dataset, tensors, checked, folder=records)
     held_out_runs = config.training_runs("combined", epochs=epochs) - 1
     started = time.perf_counter()
-    probabilities = held_out.window_probabilities.mean(axis=0)
+    probabilities = held_out.window_mean.copy()
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     flagged = find_label_issues(dataset.labels, probabilities)
     cleanlab_on_ours = Detection(
@@ -161,7 +161,7 @@ def cleanlab_reference(
     ce = dataclasses.replace(config, loss="ce", mode="crossval", folds=5, window=1, augment=True)
     history = recorded_training(dataset, tensors, ce, folder=records)
     started = time.perf_counter()
-    probabilities = history.window_probabilities[0]
+    probabilities = history.mean_probabilities  # a window of one epoch
     flagged = find_label_issues(dataset.labels, probabilities)
     score = 1.0 - get_label_quality_scores(dataset.labels, probabilities)
     epochs = config.epochs_for(dataset.n_samples)

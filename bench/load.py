@@ -1,12 +1,17 @@
-"""Load on the review API, and the corrected-labels export, on PostgreSQL.
+"""Load on the review API, and the corrected-labels export, on PostgreSQL; and overload.
 
     python -m bench.load [--samples 1000000] [--clients 50] [--seconds 60]
+    python -m bench.load --overload [--base /work/base] [--samples 50000]
 
 Seeds a succeeded audit of ``--samples`` samples (and one of a tenth of that, for the export's
 memory), starts ``labelaudit serve`` (one uvicorn worker) as a separate process, and runs
 ``--clients`` concurrent reviewers against it for ``--seconds`` (see :mod:`bench.reviewers`).
 Then streams the corrected CSV of both audits while sampling the API process's memory.
 Results go to ``bench/results/load.json`` and ``load.md``.
+
+``--overload`` runs :mod:`bench.overload` instead, on PostgreSQL and on SQLite, against the
+service of this tree ("after") and, with ``--base``, of another tree ("before"), and adds
+its table to the same results, keeping the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench import reviewers
+from bench import overload, reviewers
 from bench.report import describe_machine, machine, write_results
 from bench.reviewers import REQUEST_MIX as MIX
 from bench.seed import seed_audit, split_queue
@@ -39,6 +44,10 @@ DATABASE = "labelaudit_bench"
 EXPORT_TARGET_ROWS_PER_S = 200_000
 FLAT_MEMORY_MIB = 16.0
 PAGE_TARGET_P95_MS = 100.0
+OPEN_RATES = (20, 60, 200)
+OPEN_SECONDS = 30.0
+CLOSED_CLIENTS = (10, 50, 100, 200)
+CLOSED_SECONDS = 10.0
 
 
 def export_corrected(url: str, key: str, audit_id: str, pid: int) -> dict[str, Any]:
@@ -187,7 +196,107 @@ def markdown(results: dict[str, Any]) -> list[str]:
     ]
     if "before" in results:
         lines += comparison_markdown(results["before"], results)
-    return lines + results.get("notes", [])
+    lines += results.get("notes", [])
+    if "overload" in results:
+        lines += ["", *overload.markdown(results["overload"])]
+    return lines
+
+
+def run_overload(args: argparse.Namespace) -> None:
+    """Every phase of :mod:`bench.overload` on each service and database; the table joins
+    the results already in ``load.json``."""
+    trees = {"after": None} if args.base is None else {"before": args.base, "after": None}
+    rows = []
+    for service, tree in trees.items():
+        with (
+            scratch_database(f"labelaudit_overload_{service}") as postgres_url,
+            tempfile.TemporaryDirectory() as scratch,
+        ):
+            rows += overload_service(args, service, tree, postgres_url, Path(scratch))
+    results_path = args.out / "load.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results["overload"] = {
+        "command": "python -m bench.load --overload "
+        + (f"--base {args.base} " if args.base else "")
+        + f"--samples {args.samples}",
+        "machine": machine(),
+        "setup": overload_setup(args),
+        "rows": rows,
+        "notes": args.note,
+    }
+    write_results(args.out, "load", results, markdown(results))
+
+
+def overload_setup(args: argparse.Namespace) -> list[str]:
+    return [
+        f"Machine: {describe_machine(machine())}",
+        f"Each phase: a fresh `labelaudit serve` (one uvicorn worker) on an audit of "
+        f"{args.samples:,} seeded samples; every request is `GET {overload.PAGE}` with one "
+        f"reviewer key. Open loop: {', '.join(map(str, OPEN_RATES))} requests/s for "
+        f"{OPEN_SECONDS:g} s; closed loop: {', '.join(map(str, CLOSED_CLIENTS))} clients for "
+        f"{CLOSED_SECONDS:g} s, each retrying a 503 after its Retry-After. A request not "
+        f"answered in {overload.CLIENT_TIMEOUT_S:g} s counts as `timeout`. `/healthz` is "
+        f"probed every {overload.PROBE_EVERY_S:g} s (a failed probe counts as "
+        f"{overload.PROBE_TIMEOUT_S:g} s) during the load and for {overload.AFTER_S:g} s "
+        "after; `slow for s after`: from the end of the load until its last probe over 1 s.",
+        "SQLite: `DATABASE_URL=sqlite:///…` with the Redis broker (the embedded database "
+        "without the local worker, which would only add an idle process), the same audit "
+        "copied from PostgreSQL. p50/p95/p99: latencies of the 2xx answers.",
+    ]
+
+
+def overload_service(
+    args: argparse.Namespace, service: str, tree: Path | None, postgres_url: str, scratch: Path
+) -> list[dict[str, Any]]:
+    """The phases on PostgreSQL and SQLite against the service of ``tree``."""
+    rows = []
+    for database in ("postgresql", "sqlite"):
+        url = postgres_url if database == "postgresql" else f"sqlite:///{scratch / 'la.db'}"
+        environment = service_environment(url, scratch / database)
+        if tree is not None:
+            environment["PYTHONPATH"] = str(tree)
+        labelaudit(environment, "db", "upgrade", cwd=tree)
+        key = labelaudit(
+            environment, "keys", "create", "--name", "reviewer", "--role", "reviewer", cwd=tree
+        )
+        if database == "postgresql":
+            audit_id = seed_audit(postgres_url, args.samples).audit_id
+        else:
+            copy_audit(postgres_url, url, audit_id)
+        phases = [("open", rate, OPEN_SECONDS) for rate in OPEN_RATES]
+        phases += [("closed", clients, CLOSED_SECONDS) for clients in CLOSED_CLIENTS]
+        for mode, level, seconds in phases:
+            log = scratch / f"{service}-{database}-{mode}-{level}.log"
+            with api_process(environment, log, cwd=tree) as api:
+                row = overload.run_phase(api.url, key, str(audit_id), mode, level, seconds)
+            row |= {"database": database, "service": service}
+            row["log_lines"] = len(log.read_text(errors="replace").splitlines())
+            print(row, flush=True)
+            rows.append(row)
+    return rows
+
+
+def copy_audit(source_url: str, target_url: str, audit_id: Any) -> None:
+    """The seeded audit and its samples, from PostgreSQL into a migrated SQLite database,
+    through the models' column types (only the columns that the target's schema has)."""
+    from sqlalchemy import MetaData, Table, create_engine, insert, select
+
+    from service.audits.models import Audit, Sample
+
+    source, target = create_engine(source_url), create_engine(target_url)
+    present = MetaData()
+    present.reflect(target, only=["audits", "samples"])
+    with source.connect() as read, target.begin() as write:
+        for model, key in ((Audit, Audit.id), (Sample, Sample.audit_id)):
+            table = model.__table__
+            name = str(model.__tablename__)
+            columns = [c for c in table.columns if c.name in present.tables[name].columns]
+            copy = Table(name, MetaData(), *(column._copy() for column in columns))
+            rows = read.execute(select(*columns).where(key == audit_id)).mappings()
+            while batch := rows.fetchmany(5000):
+                write.execute(insert(copy), [dict(row) for row in batch])
+    source.dispose()
+    target.dispose()
 
 
 def main() -> None:
@@ -203,7 +312,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--before", type=Path, help="a load.json to compare with (before fixes)")
     parser.add_argument("--note", action="append", default=[], help="a line for the results")
+    parser.add_argument("--overload", action="store_true", help="the overload phases instead")
+    parser.add_argument("--base", type=Path, help="with --overload: the tree to run as before")
     args = parser.parse_args()
+    if args.overload:
+        run_overload(args)
+        return
     command = (
         f"python -m bench.load --samples {args.samples} --clients {args.clients} "
         f"--seconds {args.seconds:g} --think-seconds {args.think_seconds}"

@@ -26,12 +26,16 @@ def recorded_training(
     data and config, else recorded (and saved there when a folder is given)."""
     if folder is None:
         return record_training(tensors, config)
-    path = folder / f"{fingerprint(dataset.features, dataset.labels, config)[:24]}.npz"
+    # "mean": records keep each view's window mean, not the window (worker.engine.history).
+    path = folder / f"{fingerprint(dataset.features, dataset.labels, config)[:24]}.mean.npz"
     if path.exists():
         with np.load(path) as stored:
             views = tuple(
                 RecordedView(
-                    stored[f"given_{i}"], stored[f"window_{i}"], float(stored[f"seconds_{i}"])
+                    stored[f"given_{i}"],
+                    stored[f"mean_{i}"],
+                    int(stored[f"window_{i}"]),
+                    float(stored[f"seconds_{i}"]),
                 )
                 for i in range(int(stored["views"]))
             )
@@ -43,7 +47,8 @@ def recorded_training(
     }
     for i, view in enumerate(history.views):
         arrays[f"given_{i}"] = view.given_probability
-        arrays[f"window_{i}"] = view.window_probabilities
+        arrays[f"mean_{i}"] = view.window_mean
+        arrays[f"window_{i}"] = np.array(view.window)
         arrays[f"seconds_{i}"] = np.array(view.seconds)
     folder.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npz")

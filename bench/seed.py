@@ -67,10 +67,10 @@ WHERE rank = ANY(%(ranks)s) ORDER BY rank
 
 INSERT_AUDIT = """
 INSERT INTO audits (id, name, status, config, upload_filename, upload_kind, upload_size,
-                    dataset_kind, class_names, summary, created_by, created_at, started_at,
-                    finished_at, attempt)
+                    dataset_kind, class_names, summary, created_by, created_at, enqueued_at,
+                    started_at, finished_at, attempt)
 VALUES (%(id)s, %(name)s, 'succeeded', %(config)s, 'bench.zip', 'zip', 0, 'image',
-        %(classes)s, %(summary)s, 'bench', now(), now(), now(), 1)
+        %(classes)s, %(summary)s, 'bench', now(), now(), now(), now(), 1)
 """
 
 

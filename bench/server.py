@@ -52,10 +52,13 @@ def service_environment(database_url: str, data_dir: Path) -> dict[str, str]:
     }
 
 
-def labelaudit(environment: dict[str, str], *arguments: str) -> str:
-    """Run a ``labelaudit`` command (as an operator would) and return what it printed."""
+def labelaudit(environment: dict[str, str], *arguments: str, cwd: Path | None = None) -> str:
+    """Run a ``labelaudit`` command (as an operator would) and return what it printed; with
+    ``cwd``, the code of that tree (``python -m`` imports from the working directory)."""
     command = [sys.executable, "-m", "labelaudit", *arguments]
-    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        command, env=environment, capture_output=True, text=True, check=True, cwd=cwd
+    )
     return done.stdout.strip()
 
 
@@ -73,13 +76,15 @@ class ApiProcess:
 
 
 @contextmanager
-def api_process(environment: dict[str, str], log: Path) -> Iterator[ApiProcess]:
+def api_process(
+    environment: dict[str, str], log: Path, cwd: Path | None = None
+) -> Iterator[ApiProcess]:
     """``labelaudit serve`` (one uvicorn worker) in its own process, stopped when the block
-    ends; its output goes to ``log``."""
+    ends; its output goes to ``log``; with ``cwd``, the code of that tree."""
     port = free_port()
     command = [sys.executable, "-m", "labelaudit", "serve", "--port", str(port)]
     with log.open("wb") as output:
-        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(process, url, log)

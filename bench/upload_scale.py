@@ -1,36 +1,35 @@
-"""A large image zip uploaded to the API: does the API process's memory stay flat?
+"""Large and hostile uploads to the API: does the API process's memory stay under a fixed
+budget (``BUDGET_MIB`` over its resident size before each request) whatever it is sent?
 
-    python -m bench.upload_scale [--gigabytes 2] [--small-gigabytes 0.2]
+    python -m bench.upload_scale [--gigabytes 2] [--small-gigabytes 0.2] [--csv-gigabytes 5]
+        [--npz-rows 20000000] [--json-megabytes 100]
 
-Generates zips of random-noise images (PNG, every eighth a JPEG; noise does not compress)
-in ten class folders, stored uncompressed, one image at a time; starts ``labelaudit serve``
-on PostgreSQL and Redis as a separate process; uploads each zip with a streaming multipart
-body (read from disk in 1 MiB pieces) while sampling the API's resident memory. The answer
-comes after the request-time checks (every member's path and size, every image opened and
-verified). Zips and data directory are deleted at the end; results go to
-``bench/results/upload_scale.json`` and ``upload_scale.md``.
+Starts ``labelaudit serve`` on PostgreSQL and Redis as a separate process and sends it, one
+at a time, while sampling its resident memory: zips of random-noise images (PNG, every
+eighth a JPEG, stored uncompressed); a wide CSV of ``--csv-gigabytes`` with an id column
+(every id hashed and checked); the same CSV again by a client that gives up 20 s after its
+body is sent (the check must stop and leave nothing); a gzip bomb (233 KB of 40 M two-column
+lines); an ``.npz`` of ``--npz-rows`` rows in C and in Fortran order; and a JSON body of
+``--json-megabytes`` to ``/audits/<id>/reviews`` with no key. Files are generated on disk as
+they are written and sent from disk in 1 MiB pieces; everything is deleted at the end and
+results go to ``bench/results/upload_scale.json`` and ``upload_scale.md``.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import tempfile
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import redis
-from PIL import Image
 
 from bench.report import describe_machine, machine, write_results
-from bench.seed import CLASSES
 from bench.server import (
     REDIS_URL,
     MemoryWatch,
@@ -39,43 +38,19 @@ from bench.server import (
     scratch_database,
     service_environment,
 )
+from bench.upload_files import write_csv, write_gzip_bomb, write_image_zip, write_npz
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATABASE = "labelaudit_bench_upload"
-IMAGE_SIDE = 256
-JPEG_EVERY = 8
 READ_BYTES = 1 << 20
-# Room for each zip, its stored copy under the data directory, and some to spare.
+# Room for each file, its stored copy under the data directory, and some to spare.
 DISK_FACTOR = 2.2
-
-
-def noise_image(rng: np.random.Generator, index: int) -> tuple[str, bytes]:
-    pixels = rng.integers(0, 256, (IMAGE_SIDE, IMAGE_SIDE, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    if index % JPEG_EVERY == 0:
-        Image.fromarray(pixels).save(buffer, format="JPEG", quality=95)
-        return "jpg", buffer.getvalue()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=0)
-    return "png", buffer.getvalue()
-
-
-def write_image_zip(path: Path, target_bytes: int, *, seed: int = 2026) -> dict[str, Any]:
-    """Images in ``<class>/<n>.<png|jpg>`` until the archive reaches ``target_bytes``."""
-    rng = np.random.default_rng(seed)
-    started = time.perf_counter()
-    images = 0
-    written = 0
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        while written < target_bytes:
-            suffix, data = noise_image(rng, images)
-            archive.writestr(f"{CLASSES[images % len(CLASSES)]}/{images:06d}.{suffix}", data)
-            written += len(data)
-            images += 1
-    return {
-        "images": images,
-        "zip_bytes": path.stat().st_size,
-        "generate_seconds": round(time.perf_counter() - started, 1),
-    }
+# The API's memory budget: peak resident memory during one request over that just before it.
+BUDGET_MIB = 256
+# The CSV row's file is over the default upload limit (4 GiB).
+MAX_UPLOAD_BYTES = 8 * 1024**3
+# The API's time to stop the check of a client that gave up and to remove its file.
+ABANDON_TIMEOUT_S = 300.0
 
 
 class MultipartFile:
@@ -86,7 +61,7 @@ class MultipartFile:
         self.boundary = uuid.uuid4().hex
         self.head = (
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; '
-            f'filename="{path.name}"\r\nContent-Type: application/zip\r\n\r\n'
+            f'filename="{path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
         ).encode()
         self.tail = f"\r\n--{self.boundary}--\r\n".encode()
         self.length = len(self.head) + path.stat().st_size + len(self.tail)
@@ -108,26 +83,100 @@ class MultipartFile:
 
 
 def upload(url: str, key: str, path: Path, pid: int) -> dict[str, Any]:
+    """Send ``path`` to ``POST /audits`` and wait for the answer (after the checks)."""
     body = MultipartFile(path)
     watch = MemoryWatch(pid)
     headers = {"Authorization": f"Bearer {key}", **body.headers()}
-    with watch.watching(), httpx.Client(timeout=1800) as client:
+    with watch.watching(), httpx.Client(timeout=3600) as client:
         started = time.perf_counter()
         response = client.post(f"{url}/audits", content=iter(body), headers=headers)
         answered = time.perf_counter()
-    if response.status_code != 202:
-        raise RuntimeError(f"upload answered {response.status_code}: {response.text[:500]}")
     sent = (body.sent_at or answered) - started
     megabytes = body.length / 1e6
     return {
         "megabytes": round(megabytes, 1),
         "body_seconds": round(sent, 2),
-        "body_mb_per_s": round(megabytes / sent, 1),
+        "body_mb_per_s": round(megabytes / max(sent, 1e-3), 1),
         "seconds_to_answer": round(answered - started, 2),
         "end_to_end_mb_per_s": round(megabytes / (answered - started), 1),
-        "status": response.status_code,
+        **_answer(response),
         **watch.figures(),
     }
+
+
+def abandon(
+    url: str, key: str, path: Path, pid: int, incoming: Path, wait_s: float
+) -> dict[str, Any]:
+    """Send ``path``, then give up ``wait_s`` after the body is sent (the connection closes);
+    return how long the API took to stop its check and remove the file, and whether an
+    audit row was made."""
+    body = MultipartFile(path)
+    watch = MemoryWatch(pid)
+    headers = {"Authorization": f"Bearer {key}", **body.headers()}
+    before = _audit_count(url, key)
+    with watch.watching():
+        started = time.perf_counter()
+        timeout = httpx.Timeout(3600, read=wait_s)
+        try:
+            with httpx.Client(timeout=timeout) as client:
+                answer = client.post(f"{url}/audits", content=iter(body), headers=headers)
+            raise RuntimeError(f"answered before the client gave up: {answer.status_code}")
+        except httpx.ReadTimeout:
+            gone_at = time.perf_counter()
+        while any(incoming.iterdir()) and time.perf_counter() - gone_at < ABANDON_TIMEOUT_S:
+            time.sleep(0.05)
+        removed_at = time.perf_counter()
+    sent = (body.sent_at or gone_at) - started
+    return {
+        "megabytes": round(body.length / 1e6, 1),
+        "body_seconds": round(sent, 2),
+        "client_gave_up_after_s": round(gone_at - started, 2),
+        "seconds_to_abandon": round(removed_at - gone_at, 2),
+        "file_left": any(incoming.iterdir()),
+        "audits_made": _audit_count(url, key) - before,
+        "status": "client gone",
+        **watch.figures(),
+    }
+
+
+def post_json(url: str, pid: int, megabytes: float) -> dict[str, Any]:
+    """``{"items": [...]}`` of ``megabytes`` POSTed to a review URL with no key."""
+    item = b'{"sample_id": "s0000000", "action": "relabel", "label": "bolt", "version": 1},'
+    count = int(megabytes * 1e6) // len(item)
+    body = b'{"items": [' + item * count + b'{"sample_id": "last", "action": "accept"}]}'
+    watch = MemoryWatch(pid)
+    with watch.watching(), httpx.Client(timeout=600) as client:
+        started = time.perf_counter()
+        response = client.post(
+            f"{url}/audits/{uuid.uuid4()}/reviews",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+        answered = time.perf_counter()
+    return {
+        "megabytes": round(len(body) / 1e6, 1),
+        "seconds_to_answer": round(answered - started, 2),
+        **_answer(response),
+        **watch.figures(),
+    }
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    code = None
+    if response.status_code >= 400:
+        try:
+            code = response.json()["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            code = response.text[:80]
+    return {"status": response.status_code, "code": code}
+
+
+def _audit_count(url: str, key: str) -> int:
+    listed = httpx.get(
+        f"{url}/audits?limit=200", headers={"Authorization": f"Bearer {key}"}, timeout=60
+    )
+    listed.raise_for_status()
+    return len(listed.json()["items"])
 
 
 def fitting_gigabytes(wanted: float, directory: Path) -> float:
@@ -136,31 +185,42 @@ def fitting_gigabytes(wanted: float, directory: Path) -> float:
 
 
 def markdown(results: dict[str, Any]) -> list[str]:
+    budget = results["budget_mib"]
     lines = [
-        "# Upload scale: a large image zip streamed to the API",
+        "# Upload scale: large and hostile uploads against a fixed API memory budget",
         "",
         f"Command: `{results['command']}`",
         "",
         f"Machine: {describe_machine(results['machine'])}",
         f"Server: {results['server']}",
         f"Disk: {results['disk']}",
+        f"Budget: the API's peak resident memory during a request at most {budget} MiB over "
+        "its resident memory just before it.",
         "",
-        "| zip | images | MB sent | body s | body MB/s | s to answer (with checks) "
-        "| end-to-end MB/s | API RSS before (MiB) | peak (MiB) | growth (MiB) |",
+        "| upload | rows / images | MB sent | answer | s to answer | body s "
+        "| API RSS before (MiB) | peak (MiB) | growth (MiB) | within budget |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["uploads"]:
+        answer = f"{row['status']} {row.get('code') or ''}".strip()
+        if row["status"] == "client gone":
+            answer = (
+                f"client gave up after {row['client_gave_up_after_s']} s; check stopped and "
+                f"file removed {row['seconds_to_abandon']} s later; audits made: "
+                f"{row['audits_made']}"
+            )
+        count = row.get("rows", row.get("images"))
         lines.append(
-            f"| {row['label']} | {row['images']:,} | {row['megabytes']:,} | {row['body_seconds']} "
-            f"| {row['body_mb_per_s']} | {row['seconds_to_answer']} | "
-            f"{row['end_to_end_mb_per_s']} | {row['baseline_rss_mib']} | {row['peak_rss_mib']} "
-            f"| {row['growth_mib']} |"
+            f"| {row['label']} | {'' if count is None else f'{count:,}'} | {row['megabytes']:,} | {answer} "
+            f"| {row.get('seconds_to_answer', '')} | {row.get('body_seconds', '')} "
+            f"| {row['baseline_rss_mib']} | {row['peak_rss_mib']} | {row['growth_mib']} "
+            f"| {'yes' if row['growth_mib'] <= budget else 'NO'} |"
         )
     return lines + [
         "",
         "Peak RSS is the larger of VmRSS sampled every 20 ms and the kernel's VmHWM (reset",
-        "before each upload through `/proc/<pid>/clear_refs`). `body s` ends when the client",
-        "has sent the last byte; the answer (202) comes after the request-time checks.",
+        "before each request through `/proc/<pid>/clear_refs`). `body s` ends when the client",
+        "has sent the last byte; the answer comes after the request-time checks.",
         "",
         *results.get("notes", []),
     ]
@@ -170,16 +230,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gigabytes", type=float, default=2.0)
     parser.add_argument("--small-gigabytes", type=float, default=0.2)
+    parser.add_argument("--csv-gigabytes", type=float, default=5.0)
+    parser.add_argument("--npz-rows", type=int, default=20_000_000)
+    parser.add_argument("--json-megabytes", type=float, default=100.0)
+    parser.add_argument(
+        "--give-up-after", type=float, default=20.0, help="seconds the giving-up client waits"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--note", action="append", default=[], help="a line for the results")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="labelaudit-upload-"))
     sizes = {"small": args.small_gigabytes, "large": fitting_gigabytes(args.gigabytes, work)}
+    csv_gigabytes = fitting_gigabytes(args.csv_gigabytes, work)
     disk = f"{shutil.disk_usage(work).free / 1e9:.0f} GB free under {work.parent} at the start"
+    if csv_gigabytes < args.csv_gigabytes:
+        disk += f"; the CSV scaled down to {csv_gigabytes} GB to fit"
     uploads = []
+
+    def record(row: dict[str, Any]) -> None:
+        print(row, flush=True)
+        uploads.append(row)
+
     try:
         with scratch_database(DATABASE) as database_url:
             environment = service_environment(database_url, work / "data")
+            environment["LABELAUDIT_MAX_UPLOAD_BYTES"] = str(MAX_UPLOAD_BYTES)
             labelaudit(environment, "db", "upgrade")
             key = labelaudit(environment, "keys", "create", "--name", "bench", "--role", "admin")
             with api_process(environment, work / "api.log") as api:
@@ -187,12 +262,30 @@ def main() -> None:
                 for label, gigabytes in sizes.items():
                     archive = work / f"images-{label}.zip"
                     made = write_image_zip(archive, int(gigabytes * 1e9))
-                    print(f"{label}: {made}", flush=True)
-                    row = {"label": f"{made['zip_bytes'] / 1e9:.2f} GB", **made}
-                    row |= upload(api.url, key, archive, api.pid)
-                    print(row, flush=True)
-                    uploads.append(row)
+                    row = {"label": f"image zip {made['zip_bytes'] / 1e9:.2f} GB", **made}
+                    record(row | upload(api.url, key, archive, api.pid))
                     archive.unlink()
+                table = work / "wide.csv"
+                made = write_csv(table, int(csv_gigabytes * 1e9))
+                label = f"CSV {made['file_bytes'] / 1e9:.2f} GB, id column"
+                record({"label": label, **made} | upload(api.url, key, table, api.pid))
+                incoming = work / "data" / "incoming"
+                row = abandon(api.url, key, table, api.pid, incoming, args.give_up_after)
+                record({"label": f"{label}, client gives up", **made} | row)
+                table.unlink()
+                bomb = work / "bomb.csv.gz"
+                made = write_gzip_bomb(bomb)
+                expanded = made["expanded_bytes"] / 1e6
+                label = f"gzip bomb {made['file_bytes'] / 1e3:.0f} KB -> {expanded:.0f} MB"
+                record({"label": label, **made} | upload(api.url, key, bomb, api.pid))
+                for order in ("C", "F"):
+                    arrays = work / f"rows-{order}.npz"
+                    made = write_npz(arrays, args.npz_rows, order)
+                    label = f"npz {made['file_bytes'] / 1e6:.0f} MB, {order} order"
+                    record({"label": label, **made} | upload(api.url, key, arrays, api.pid))
+                    arrays.unlink()
+                row = post_json(api.url, api.pid, args.json_megabytes)
+                record({"label": "JSON body to /audits/<id>/reviews, no key", **row})
             # The audits were queued where no worker listens; take them off the broker.
             broker = redis.Redis.from_url(REDIS_URL)
             for name in broker.scan_iter(match=f"*{environment['AUDIT_QUEUE']}*"):
@@ -201,11 +294,16 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     results = {
         "command": f"python -m bench.upload_scale --gigabytes {args.gigabytes:g} "
-        f"--small-gigabytes {args.small_gigabytes:g}",
+        f"--small-gigabytes {args.small_gigabytes:g} --csv-gigabytes {args.csv_gigabytes:g} "
+        f"--npz-rows {args.npz_rows} --json-megabytes {args.json_megabytes:g} "
+        f"--give-up-after {args.give_up_after:g}",
         "machine": machine(),
-        "server": "`labelaudit serve` (one uvicorn worker) on PostgreSQL and Redis; the upload "
-        "streams to disk (python-multipart), then the zip is checked in the thread pool",
+        "server": "`labelaudit serve` (one uvicorn worker) on PostgreSQL and Redis, "
+        f"LABELAUDIT_MAX_UPLOAD_BYTES={MAX_UPLOAD_BYTES} (for the CSV; the other limits at "
+        "their defaults); the upload streams to disk (python-multipart), then it is checked "
+        "in the thread pool",
         "disk": disk,
+        "budget_mib": BUDGET_MIB,
         "uploads": uploads,
         "notes": args.note,
     }

@@ -7,11 +7,12 @@ the errors. It imports NumPy, pandas, pyarrow and Pillow, never torch, so the AP
 engine both read datasets through it.
 """
 
+from .checking import check_dataset
 from .dataset import Dataset, Summary
 from .errors import DatasetError
 from .images import PILLOW_FORMATS, displayable, open_image
 from .limits import DEFAULT_LIMITS, Limits
-from .loading import FORMATS, check_dataset, detect_format, load_dataset, read_image_bytes
+from .loading import FORMATS, detect_format, load_dataset, read_image_bytes
 
 __all__ = [
     "DEFAULT_LIMITS",

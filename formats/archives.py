@@ -3,7 +3,9 @@ before anything in it is read. Nothing is ever extracted to disk."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import os
 import re
 import stat
@@ -11,6 +13,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import DatasetError
 from .limits import Limits
@@ -146,3 +149,50 @@ def walk_directory(root: Path, limits: Limits) -> tuple[list[str], str]:
                             limit=limits.max_members,
                         )
     return files, "dir:" + digest.hexdigest()
+
+
+def open_gzip(path: Path, limits: Limits) -> BinaryIO:
+    """A gzip file's expanded bytes, read as they are needed and refused
+    (``archive_too_large``) the moment they pass ``limits.max_expanded_bytes`` or inflate
+    more than ``limits.max_ratio`` times, as a zip member would be: a gzip bomb costs the
+    reader a buffer, never its expansion."""
+    return io.BufferedReader(_BoundedGzip(path, limits), buffer_size=1 << 20)
+
+
+class _BoundedGzip(io.RawIOBase):
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self._compressed = path.open("rb")
+        self._expanding = gzip.GzipFile(fileobj=self._compressed, mode="rb")
+        self._limits = limits
+        self._expanded = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        count = self._expanding.readinto(buffer)
+        self._expanded += count
+        limits = self._limits
+        if self._expanded > limits.max_expanded_bytes:
+            raise DatasetError(
+                f"the gzip file expands past the limit of {limits.max_expanded_bytes} bytes "
+                "(LABELAUDIT_MAX_EXPANDED_BYTES)",
+                code="archive_too_large",
+                limit=limits.max_expanded_bytes,
+                setting="LABELAUDIT_MAX_EXPANDED_BYTES",
+            )
+        ratio = self._expanded / max(self._compressed.tell(), 1)
+        if self._expanded > _RATIO_MIN_BYTES and ratio > limits.max_ratio:
+            raise DatasetError(
+                f"the gzip file inflates {ratio:.0f} times, more than the limit of "
+                f"{limits.max_ratio:g} (gzip bomb?)",
+                code="archive_too_large",
+                limit=limits.max_ratio,
+            )
+        return count
+
+    def close(self) -> None:
+        if not self.closed:
+            self._expanding.close()
+            self._compressed.close()
+        super().close()

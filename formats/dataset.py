@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
-from .errors import DatasetError
+from .errors import DatasetError, listing
 from .labels import Locate
+from .unique_ids import UniqueIds
 
 Kind = Literal["table", "image"]
 
@@ -68,7 +68,7 @@ class Dataset:
         unknown = sorted({name for name in relabel.values() if name not in index})
         if unknown:
             raise DatasetError(
-                f"relabel to unknown class(es): {', '.join(unknown)}", code="unknown_class"
+                f"relabel to unknown class(es): {listing(unknown, shown=str)}", code="unknown_class"
             )
         ids = self.sample_ids.astype(str)
         labels = self.labels.copy()
@@ -97,28 +97,35 @@ class Summary:
         ``csv``, ``csv.gz``, ``parquet``, ``npz``, ``zip`` or ``folder``.
     kind : {"table", "image"}
     class_counts : dict of str to int
-        Samples per class, in class order.
-    sample_ids : ndarray
-        ``(n,)`` str, as the loaded dataset names its samples.
+        Samples per class, in class order. The sample ids are checked as they stream
+        past and not kept.
     """
 
     format: str
     kind: Kind
     class_counts: dict[str, int]
-    sample_ids: np.ndarray
+
+
+# Ids hashed per block when the ids are already in memory (a loaded dataset).
+_ID_BLOCK = 1 << 18
 
 
 def check_unique_ids(ids: np.ndarray, locate: Locate) -> None:
     """Sample ids must be unique: reviews and exports name samples by them."""
-    repeated = pd.Index(ids).duplicated()
-    if repeated.any():
-        second = int(np.argmax(repeated))
-        first = int(np.flatnonzero(ids == ids[second])[0])
-        (key, at_first), (_, at_second) = (*locate(first).items(), *locate(second).items())
-        raise DatasetError(
-            f"id {str(ids[second])!r} appears twice ({key} {at_first} and {at_second}); "
-            "ids must be unique",
-            code="duplicate_id",
-            id=str(ids[second]),
-            positions=[at_first, at_second],
-        )
+    with UniqueIds() as unique:
+        for start in range(0, len(ids), _ID_BLOCK):
+            unique.add(ids[start : start + _ID_BLOCK])
+        repeat = unique.first_repeat(lambda rows: {int(row): str(ids[row]) for row in rows})
+    if repeat is not None:
+        raise duplicate_id(*repeat, locate)
+
+
+def duplicate_id(first: int, second: int, sample_id: str, locate: Locate) -> DatasetError:
+    """The refusal of ``sample_id`` at 0-based positions ``first`` and ``second``."""
+    (key, at_first), (_, at_second) = (*locate(first).items(), *locate(second).items())
+    return DatasetError(
+        f"id {sample_id!r} appears twice ({key} {at_first} and {at_second}); ids must be unique",
+        code="duplicate_id",
+        id=sample_id,
+        positions=[at_first, at_second],
+    )

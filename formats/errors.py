@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
+
+# What an error lists at most (class names, members, rows) in its message and its details;
+# the rest is counted. Without a cap, 200,000 single-sample classes made a 4.6 MB answer.
+LISTED_ITEMS = 20
+
+
+def listing(items: Iterable[Any], *, shown: Callable[[Any], str] = repr) -> str:
+    """``'a', 'b', 'c'``, or past :data:`LISTED_ITEMS` items ``'a', … 't' and 1,980 more``."""
+    listed = list(items)
+    head = ", ".join(shown(item) for item in listed[:LISTED_ITEMS])
+    rest = len(listed) - LISTED_ITEMS
+    return f"{head} and {rest:,} more" if rest > 0 else head
 
 
 class DatasetError(ValueError):
@@ -51,7 +64,7 @@ class DatasetError(ValueError):
             )
             if value is not None
         }
-        self.facts = facts
+        self.facts = _capped(facts)
 
     def __str__(self) -> str:
         return f"{self.file}: {self.message}" if self.file else self.message
@@ -67,3 +80,19 @@ class DatasetError(ValueError):
         if self.file is None:
             self.file = file
         return self
+
+
+def _capped(facts: dict[str, Any]) -> dict[str, Any]:
+    """``facts`` with each list, tuple or dict cut to its first :data:`LISTED_ITEMS`
+    entries; a cut one gains ``<name>_total``, how many entries it had."""
+    capped: dict[str, Any] = {}
+    for name, value in facts.items():
+        if isinstance(value, list | tuple | dict) and len(value) > LISTED_ITEMS:
+            capped[f"{name}_total"] = len(value)
+            value = (
+                dict(list(value.items())[:LISTED_ITEMS])
+                if isinstance(value, dict)
+                else list(value[:LISTED_ITEMS])
+            )
+        capped[name] = value
+    return capped

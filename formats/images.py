@@ -238,16 +238,24 @@ def open_image(
         ) from None
 
 
-def inspect(index: ImageIndex, *, limits: Limits, verify: bool = False) -> tuple[float, bool]:
+def inspect(
+    index: ImageIndex,
+    *,
+    limits: Limits,
+    verify: bool = False,
+    interrupt: Callable[[], None] | None = None,
+) -> tuple[float, bool]:
     """Read every image's header: return the median of all image widths and heights and
     whether the set is grayscale. With ``verify`` every image is also decoded once (a
     truncated JPEG shows only then), which is how an upload is checked without decoding
-    into an array.
+    into an array. ``interrupt`` is called before each image and may raise to stop.
     """
     sides: list[int] = []
     first: dict[bool, str] = {}
     with opener(index.source, index.is_zip) as open_member:
         for member in index.paths:
+            if interrupt is not None:
+                interrupt()
             with open_image(open_member, member, limits) as image:
                 sides.extend(image.size)
                 first.setdefault(is_gray(image, member), member)

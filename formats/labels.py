@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DatasetError
+from .errors import DatasetError, listing
+from .limits import DEFAULT_LIMITS, Limits
 
 # Where value i of an array is, as keyword arguments of DatasetError (``{"row": 3}``).
 Locate = Callable[[int], dict[str, Any]]
@@ -77,7 +78,7 @@ def class_order(names: list[str] | np.ndarray) -> list[str]:
 def check_classes(counts: Mapping[str, int]) -> dict[str, int]:
     """Samples per class in :func:`class_order`; an audit needs two classes of two or more."""
     if len(counts) < 2:
-        found = ", ".join(repr(name) for name in counts) or "none"
+        found = listing(counts) or "none"
         raise DatasetError(
             f"an audit needs at least 2 classes; the labels hold {found}",
             code="too_few_classes",
@@ -86,17 +87,31 @@ def check_classes(counts: Mapping[str, int]) -> dict[str, int]:
     single = [name for name in class_order(list(counts)) if counts[name] < 2]
     if single:
         raise DatasetError(
-            f"class(es) {', '.join(repr(name) for name in single)} have fewer than 2 samples; "
-            "each class needs 2 or more",
+            f"class(es) {listing(single)} have fewer than 2 samples; each class needs 2 or more",
             code="single_sample_class",
             classes=single,
         )
     return {name: counts[name] for name in class_order(list(counts))}
 
 
-def encode_labels(labels: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+def check_class_count(classes: int, limits: Limits) -> None:
+    """Refuse more than ``limits.max_classes`` distinct labels."""
+    if classes > limits.max_classes:
+        raise DatasetError(
+            f"the labels hold more than {limits.max_classes} classes, over the limit "
+            "(LABELAUDIT_MAX_CLASSES)",
+            code="too_many_classes",
+            limit=limits.max_classes,
+            setting="LABELAUDIT_MAX_CLASSES",
+        )
+
+
+def encode_labels(
+    labels: np.ndarray, limits: Limits = DEFAULT_LIMITS
+) -> tuple[tuple[str, ...], np.ndarray]:
     """``(n,)`` class names (str) as sorted class names and ``(n,)`` int64 indices into them."""
     names, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    check_class_count(len(names), limits)
     checked = check_classes({str(n): int(c) for n, c in zip(names, counts, strict=True)})
     class_names = tuple(checked)
     rank = {name: i for i, name in enumerate(class_names)}

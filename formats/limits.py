@@ -26,6 +26,12 @@ class Limits:
         Columns of a table, checked before its rows are read.
     max_rows : int
         Rows (samples) of a table or array.
+    max_classes : int
+        Distinct labels (classes). The engine's confident joint is classes x classes and its
+        training buffers grow with samples x classes, so the count is capped before training.
+    max_training_bytes : int
+        Memory the training buffers of an audit may take, which grow with samples x classes
+        x views (:func:`formats.training_memory.training_memory_bytes`).
     """
 
     max_expanded_bytes: int = 16 * GIB
@@ -34,6 +40,8 @@ class Limits:
     max_image_pixels: int = 40_000_000
     max_columns: int = 100_000
     max_rows: int = 50_000_000
+    max_classes: int = 10_000
+    max_training_bytes: int = 2 * GIB
 
     def __post_init__(self) -> None:
         for field in fields(self):

@@ -1,5 +1,5 @@
-"""The entry points: detect a dataset's format, load it into a :class:`Dataset`, or check it
-cheaply (one pass of the same readers that keeps no features), and read one image back.
+"""The entry points: detect a dataset's format, load it into a :class:`Dataset`, and read
+one image back (checking one cheaply is :mod:`.checking`'s).
 
 Every problem with the input is a :class:`DatasetError` that names the file and the row,
 line, column or member, with a stable code.
@@ -8,7 +8,6 @@ line, column or member, with a stable code.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -16,9 +15,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from . import decoding, images, npz
-from .dataset import Dataset, Summary, check_unique_ids
+from .dataset import Dataset, check_unique_ids
 from .errors import DatasetError
-from .labels import check_classes, encode_labels
+from .labels import encode_labels
 from .limits import DEFAULT_LIMITS, Limits
 from .options import MAX_IMAGE_SIDE
 from .tables import scan_table
@@ -109,11 +108,11 @@ def load_dataset(
     """
     path = Path(source)
     name = path.name if name is None else name
-    with _naming(name):
-        kind = _format_of(path, name)
+    with naming(name):
+        kind = format_of(path, name)
         if kind in ("zip", FOLDER):
             index = images.index_images(path, limits)
-            class_names, labels = encode_labels(np.array(index.labels, dtype=str))
+            class_names, labels = encode_labels(np.array(index.labels, dtype=str), limits)
             features = decoding.decode_images(
                 index,
                 image_size=image_size,
@@ -132,52 +131,6 @@ def load_dataset(
         if kind == "npz":
             return _load_npz(path, image_size, limits)
         return _load_table(path, kind, label_column, id_column, limits)
-
-
-def check_dataset(
-    source: str | os.PathLike[str],
-    *,
-    label_column: str = "label",
-    id_column: str = "id",
-    limits: Limits = DEFAULT_LIMITS,
-    name: str | None = None,
-) -> Summary:
-    """Check a dataset as :func:`load_dataset` would load it, with the same readers, but
-    keeping no features: tables and npz arrays are streamed in chunks, and every image is
-    read whole once without being resized. What passes here loads.
-
-    Returns
-    -------
-    Summary
-        The dataset's format and kind, samples per class, and its ``(n,)`` sample ids.
-
-    Raises
-    ------
-    DatasetError
-        As :func:`load_dataset` does, with the same codes and messages.
-    """
-    path = Path(source)
-    name = path.name if name is None else name
-    with _naming(name):
-        kind = _format_of(path, name)
-        if kind in ("zip", FOLDER):
-            index = images.index_images(path, limits)
-            images.inspect(index, limits=limits, verify=True)
-            sample_ids = np.array(index.paths, dtype=str)
-            return Summary(kind, "image", check_classes(Counter(index.labels)), sample_ids)
-        if kind == "npz":
-            with npz.open_npz(path, limits) as (arrays, open_features):
-                if arrays.kind == "table":
-                    with open_features() as handle:
-                        for _ in npz.feature_blocks(arrays.features, handle):
-                            pass
-                check_unique_ids(arrays.sample_ids, _index)
-                counts = Counter(arrays.labels.tolist())
-                return Summary(kind, arrays.kind, check_classes(counts), arrays.sample_ids)
-        _, _, labels, sample_ids = _read_table(
-            path, kind, label_column, id_column, limits, keep_features=False
-        )
-        return Summary(kind, "table", check_classes(Counter(labels.tolist())), sample_ids)
 
 
 def read_image_bytes(
@@ -205,14 +158,15 @@ def read_image_bytes(
         too large.
     """
     path = Path(source)
-    with _naming(path.name):
-        if _format_of(path, path.name) not in ("zip", FOLDER):
+    with naming(path.name):
+        if format_of(path, path.name) not in ("zip", FOLDER):
             raise DatasetError("not an image dataset (a .zip or a folder)", code="no_image")
         return images.read_member(path, image_path, limits=limits, max_bytes=max_bytes)
 
 
 @contextmanager
-def _naming(name: str) -> Iterator[None]:
+def naming(name: str) -> Iterator[None]:
+    """Errors raised inside name the file ``name``; an unreadable file is ``unreadable_file``."""
     try:
         yield
     except DatasetError as exc:
@@ -223,7 +177,8 @@ def _naming(name: str) -> Iterator[None]:
         ) from None
 
 
-def _format_of(path: Path, name: str) -> str:
+def format_of(path: Path, name: str) -> str:
+    """The format of ``path`` as ``name`` names it; refuses a missing or empty file."""
     if path.is_dir():
         return FOLDER
     kind = detect_format(name)
@@ -234,69 +189,62 @@ def _format_of(path: Path, name: str) -> str:
     return kind
 
 
-def _row(i: int) -> dict[str, int]:
+def row_of(i: int) -> dict[str, int]:
+    """Where 0-based table row ``i`` is, as errors name it."""
     return {"row": i + 1}
 
 
-def _index(i: int) -> dict[str, int]:
+def index_of(i: int) -> dict[str, int]:
+    """Where array index ``i`` is, as errors name it."""
     return {"index": i}
 
 
-def _read_table(
-    path: Path,
-    table_format: str,
-    label_column: str,
-    id_column: str,
-    limits: Limits,
-    *,
-    keep_features: bool,
-) -> tuple[list[str], list[np.ndarray], np.ndarray, np.ndarray]:
-    """Stream a table: its feature names, its ``(m, d)`` feature blocks (when kept), and
-    its ``(n,)`` labels and unique sample ids (the row index without an id column)."""
-    columns, chunks = scan_table(
-        path, table_format, label_column=label_column, id_column=id_column, limits=limits
-    )
-    blocks, labels, ids = [], [], []
-    for chunk in chunks:
-        if keep_features:
-            blocks.append(chunk.features)
-        labels.append(chunk.labels)
-        rows = np.arange(chunk.first_row, chunk.first_row + len(chunk.labels)).astype(str)
-        ids.append(rows if chunk.ids is None else chunk.ids)
-    empty = np.array([], dtype=str)
-    sample_ids = np.concatenate(ids) if ids else empty
-    check_unique_ids(sample_ids, _row)
-    return columns.features, blocks, np.concatenate(labels) if labels else empty, sample_ids
+def row_ids(first_row: int, rows: int) -> np.ndarray:
+    """The ids of table rows without an id column: their 0-based numbers, as text."""
+    return np.arange(first_row, first_row + rows).astype(str)
+
+
+def _joined(blocks: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(blocks) if blocks else np.array([], dtype=str)
 
 
 def _load_table(
     path: Path, table_format: str, label_column: str, id_column: str, limits: Limits
 ) -> Dataset:
-    feature_names, blocks, labels, sample_ids = _read_table(
-        path, table_format, label_column, id_column, limits, keep_features=True
+    columns, chunks = scan_table(
+        path, table_format, label_column=label_column, id_column=id_column, limits=limits
     )
-    class_names, codes = encode_labels(labels)
+    blocks, labels, ids = [], [], []
+    for chunk in chunks:
+        blocks.append(chunk.features)
+        labels.append(chunk.labels)
+        ids.append(row_ids(chunk.first_row, len(chunk.labels)) if chunk.ids is None else chunk.ids)
+    sample_ids = _joined(ids)
+    check_unique_ids(sample_ids, row_of)
+    class_names, codes = encode_labels(_joined(labels), limits)
     return Dataset(
         features=np.concatenate(blocks) if len(blocks) > 1 else blocks[0],
         labels=codes,
         class_names=class_names,
         sample_ids=sample_ids,
         kind="table",
-        feature_names=tuple(feature_names),
+        feature_names=tuple(columns.features),
     )
 
 
 def _load_npz(path: Path, image_size: int | None, limits: Limits) -> Dataset:
     with npz.open_npz(path, limits) as (arrays, open_features), open_features() as handle:
-        check_unique_ids(arrays.sample_ids, _index)
-        class_names, labels = encode_labels(arrays.labels)
+        sample_ids = _joined(list(arrays.id_blocks()))
+        text_labels = _joined(list(arrays.label_blocks()))
+        check_unique_ids(sample_ids, index_of)
+        class_names, labels = encode_labels(text_labels, limits)
         if arrays.kind == "table":
             blocks = list(npz.feature_blocks(arrays.features, handle))
             return Dataset(
                 features=np.concatenate(blocks) if len(blocks) > 1 else blocks[0],
                 labels=labels,
                 class_names=class_names,
-                sample_ids=arrays.sample_ids,
+                sample_ids=sample_ids,
                 kind="table",
                 feature_names=tuple(f"x{j}" for j in range(arrays.features.shape[1])),
             )
@@ -312,6 +260,6 @@ def _load_npz(path: Path, image_size: int | None, limits: Limits) -> Dataset:
         features=pixels,
         labels=labels,
         class_names=class_names,
-        sample_ids=arrays.sample_ids,
+        sample_ids=sample_ids,
         kind="image",
     )

@@ -16,13 +16,16 @@ from typing import IO, Any
 import numpy as np
 
 from .archives import ZIP_ERRORS, check_members
+from .counting import too_many_rows
 from .dataset import Kind
 from .errors import DatasetError
 from .labels import Locate, id_texts, label_texts, number_texts
 from .limits import Limits
-from .tables import check_finite
+from .tables import check_finite, not_finite
 
 _CHUNK_BYTES = 16 * 1024 * 1024
+# The most a number takes as NumPy text (float64 is '<U32'): sizes blocks of labels and ids.
+_TEXT_BYTES = 128
 
 
 @dataclass(frozen=True)
@@ -34,28 +37,31 @@ class NpyHeader:
 
 @dataclass(frozen=True)
 class NpzArrays:
-    """An npz's labels and ids, read and checked, and a way to read its ``X``.
+    """An npz's headers, checked, and readers of its labels and ids in blocks of rows.
 
     Attributes
     ----------
-    labels : ndarray
-        ``(n,)`` str class names.
-    sample_ids : ndarray
-        ``(n,)`` str: ``ids``, or the index.
     features : NpyHeader
         The header of ``X``.
     kind : {"table", "image"}
+    label_blocks : callable
+        Yields ``(m,)`` str class names, block by block in row order.
+    id_blocks : callable
+        Yields ``(m,)`` str sample ids (``ids``, or the index), block by block in row order.
+    named_ids : bool
+        Whether the npz has ``ids`` (the index is unique without checking).
     """
 
-    labels: np.ndarray
-    sample_ids: np.ndarray
     features: NpyHeader
     kind: Kind
+    label_blocks: Callable[[], Iterator[np.ndarray]]
+    id_blocks: Callable[[], Iterator[np.ndarray]]
+    named_ids: bool
 
 
 @contextmanager
 def open_npz(path: Path, limits: Limits) -> Iterator[tuple[NpzArrays, Callable[[], IO[bytes]]]]:
-    """Check an npz's members and headers and read ``y`` and ``ids``; yield them with an
+    """Check an npz's members and headers; yield readers of ``y`` and ``ids`` with an
     opener of ``X``'s data (positioned after its header)."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -70,39 +76,69 @@ def open_npz(path: Path, limits: Limits) -> Iterator[tuple[NpzArrays, Callable[[
                     f"y (labels) and optionally ids; found {found}",
                     code="missing_arrays",
                 )
-            labels = _read_small(archive, names["y"], "y")
-            with archive.open(names["X"]) as handle:
-                header = _read_header(handle, archive.getinfo(names["X"]), "X")
+            labels = _header_of(archive, names["y"], "y")
+            header = _header_of(archive, names["X"], "X")
             kind = _check_shapes(header, labels.shape)
-            if labels.shape[0] > limits.max_rows:
+            rows = labels.shape[0]
+            if rows > limits.max_rows:
+                raise too_many_rows(limits, "the arrays")
+            ids = _header_of(archive, names["ids"], "ids") if "ids" in names else None
+            if ids is not None and ids.shape != labels.shape:
                 raise DatasetError(
-                    f"the arrays have more than {limits.max_rows} rows", code="too_many_rows"
+                    f"array 'ids' has shape {ids.shape}; expected {labels.shape}",
+                    code="bad_arrays",
                 )
 
-            def index(i: int) -> dict[str, int]:
-                return {"index": i}
+            def label_blocks() -> Iterator[np.ndarray]:
+                return _text_blocks(archive, names["y"], "y", label_texts)
 
-            sample_ids = np.arange(labels.shape[0]).astype(str)
-            if "ids" in names:
-                ids = _read_small(archive, names["ids"], "ids")
-                if ids.shape != labels.shape:
-                    raise DatasetError(
-                        f"array 'ids' has shape {ids.shape}; expected {labels.shape}",
-                        code="bad_arrays",
-                    )
-                sample_ids = _texts(ids, index, id_texts)
-            arrays = NpzArrays(_texts(labels, index, label_texts), sample_ids, header, kind)
+            def id_blocks() -> Iterator[np.ndarray]:
+                if "ids" in names:
+                    return _text_blocks(archive, names["ids"], "ids", id_texts)
+                return _index_blocks(rows)
 
             def open_features() -> IO[bytes]:
                 handle = archive.open(names["X"])
                 _read_header(handle, archive.getinfo(names["X"]), "X")
                 return handle
 
+            arrays = NpzArrays(header, kind, label_blocks, id_blocks, ids is not None)
             yield arrays, open_features
     except (*ZIP_ERRORS, ValueError, OSError) as exc:
         if isinstance(exc, DatasetError):
             raise
         raise DatasetError(f"cannot read the .npz: {exc}", code="unreadable_table") from None
+
+
+def _header_of(archive: zipfile.ZipFile, member: str, key: str) -> NpyHeader:
+    with archive.open(member) as handle:
+        return _read_header(handle, archive.getinfo(member), key)
+
+
+def _text_blocks(
+    archive: zipfile.ZipFile, member: str, key: str, policy: Callable[..., np.ndarray]
+) -> Iterator[np.ndarray]:
+    """A 1-D label or id array as ``(m,)`` str blocks, read ``_CHUNK_BYTES`` at a time."""
+    with archive.open(member) as handle:
+        header = _read_header(handle, archive.getinfo(member), key)
+        (rows,) = header.shape
+        # Bounded by the text a block becomes (a number's is up to 128 bytes), not its bytes.
+        per_block = max(1, _CHUNK_BYTES // max(4 * header.dtype.itemsize, _TEXT_BYTES))
+        for first in range(0, rows, per_block):
+            count = min(per_block, rows - first)
+            values = np.frombuffer(handle.read(count * header.dtype.itemsize), header.dtype)
+
+            def index(i: int, start: int = first) -> dict[str, int]:
+                return {"index": start + i}
+
+            yield _texts(values, index, policy)
+
+
+def _index_blocks(rows: int) -> Iterator[np.ndarray]:
+    """Sample ids where the npz has none: each sample's 0-based index, as text."""
+    per_block = max(1, _CHUNK_BYTES // _TEXT_BYTES)
+    for first in range(0, rows, per_block):
+        yield np.arange(first, min(first + per_block, rows)).astype(str)
 
 
 def _read_header(handle: IO[bytes], info: zipfile.ZipInfo, key: str) -> NpyHeader:
@@ -125,14 +161,6 @@ def _read_header(handle: IO[bytes], info: zipfile.ZipInfo, key: str) -> NpyHeade
             code="bad_arrays",
         )
     return NpyHeader(shape, fortran_order, dtype)
-
-
-def _read_small(archive: zipfile.ZipFile, member: str, key: str) -> np.ndarray:
-    """Labels or ids, read once the header proved them sane."""
-    with archive.open(member) as handle:
-        _read_header(handle, archive.getinfo(member), key)
-    with archive.open(member) as handle:
-        return np.lib.format.read_array(handle, allow_pickle=False)
 
 
 def _check_shapes(header: NpyHeader, label_shape: tuple[int, ...]) -> Kind:
@@ -204,6 +232,33 @@ def feature_blocks(header: NpyHeader, handle: IO[bytes]) -> Iterator[np.ndarray]
         check_finite(block, names, first)
         yield block
         first += count
+
+
+def check_features(header: NpyHeader, handle: IO[bytes]) -> Iterator[None]:
+    """Refuse the first (row-major) value of a table's ``X`` that is not finite, reading
+    ``_CHUNK_BYTES`` at a time whatever its memory order: column-major data is checked in
+    pieces of columns, which hold no whole rows but need none to be checked. Yields after
+    each piece, so that the caller may stop between them."""
+    if not header.fortran_order:
+        for _ in feature_blocks(header, handle):
+            yield
+        return
+    rows, width = header.shape
+    per_chunk = max(1, _CHUNK_BYTES // header.dtype.itemsize)
+    first: tuple[int, int] | None = None
+    for start in range(0, rows * width, per_chunk):
+        count = min(per_chunk, rows * width - start)
+        data = handle.read(count * header.dtype.itemsize)
+        values = _as_float32(np.frombuffer(data, header.dtype))
+        bad = start + np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            at_rows, at_columns = bad % rows, bad // rows
+            earliest = int(np.lexsort((at_columns, at_rows))[0])
+            found = int(at_rows[earliest]), int(at_columns[earliest])
+            first = found if first is None else min(first, found)
+        yield
+    if first is not None:
+        raise not_finite(first[0], f"x{first[1]}")
 
 
 def _as_float32(values: np.ndarray) -> np.ndarray:

@@ -7,24 +7,25 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from .archives import open_gzip
+from .columns import TableColumns, check_width, chunk_rows, split_columns
+from .counting import too_many_rows
 from .errors import DatasetError
 from .labels import Locate, id_texts, label_texts, missing_label, number_texts
 from .limits import Limits
+from .parquet import read_parquet
 
-# Cells per chunk when streaming a table: bounds the memory of one chunk whatever its width.
-_CHUNK_CELLS = 4_000_000
-_LISTED_COLUMNS = 20
 # A BOM some editors write before the header is not part of the first column's name.
 ENCODING = "utf-8-sig"
 
@@ -51,13 +52,6 @@ class TableChunk:
     ids: np.ndarray | None
 
 
-@dataclass(frozen=True)
-class TableColumns:
-    features: list[str]
-    label: str
-    id: str | None
-
-
 def scan_table(
     path: Path, table_format: str, *, label_column: str, id_column: str, limits: Limits
 ) -> tuple[TableColumns, Iterator[TableChunk]]:
@@ -67,10 +61,9 @@ def scan_table(
     Returns the columns, known before any row is read, and the rows in checked chunks.
     """
     if table_format == "parquet":
-        columns, frames = _read_parquet(path, label_column, id_column, limits)
+        columns, frames = read_parquet(path, label_column, id_column, limits)
     else:
-        compression = "gzip" if table_format == "csv.gz" else None
-        columns, frames = _read_csv(path, compression, label_column, id_column, limits)
+        columns, frames = _read_csv(path, table_format == "csv.gz", label_column, id_column, limits)
     return columns, _chunks(columns, frames, limits)
 
 
@@ -80,9 +73,7 @@ def _chunks(
     first_row = 0
     for frame in frames:
         if first_row + len(frame) > limits.max_rows:
-            raise DatasetError(
-                f"the table has more than {limits.max_rows} rows", code="too_many_rows"
-            )
+            raise too_many_rows(limits)
 
         def row(i: int, start: int = first_row) -> dict[str, int]:
             return {"row": start + i + 1}
@@ -109,62 +100,28 @@ def _label_strings(series: pd.Series, locate: Locate, what: str) -> np.ndarray:
     return label_texts(values, locate) if what == "label" else id_texts(values, locate)
 
 
-def _split_columns(
-    columns: list[str], label_column: str, id_column: str, limits: Limits
-) -> TableColumns:
-    check_width(len(columns), limits)
-    if label_column not in columns:
-        shown = ", ".join(columns[:_LISTED_COLUMNS]) + (
-            ", ..." if len(columns) > _LISTED_COLUMNS else ""
-        )
-        raise DatasetError(
-            f"no label column {label_column!r}; the columns are: {shown}",
-            code="missing_label_column",
-            column=label_column,
-            columns=columns[:100],
-        )
-    ids = id_column if id_column in columns and id_column != label_column else None
-    features = [c for c in columns if c not in (label_column, ids)]
-    if not features:
-        raise DatasetError(
-            "the table has no feature columns besides the label and id", code="no_features"
-        )
-    return TableColumns(features, label_column, ids)
-
-
-def check_width(n_columns: int, limits: Limits) -> None:
-    if n_columns > limits.max_columns:
-        raise DatasetError(
-            f"the table has {n_columns} columns, over the limit of {limits.max_columns}",
-            code="too_many_columns",
-            columns=n_columns,
-            limit=limits.max_columns,
-        )
-
-
-def _chunk_rows(n_columns: int) -> int:
-    return max(1, min(100_000, _CHUNK_CELLS // max(n_columns, 1)))
-
-
 def _read_csv(
-    path: Path, compression: str | None, label_column: str, id_column: str, limits: Limits
+    path: Path, gzipped: bool, label_column: str, id_column: str, limits: Limits
 ) -> tuple[TableColumns, Iterator[pd.DataFrame]]:
+    source: IO[bytes] | None = None
     try:
-        header = _check_header(path, compression, limits)
-        columns = _split_columns(header, label_column, id_column, limits)
+        header = _check_header(path, gzipped, limits)
+        columns = split_columns(header, label_column, id_column, limits)
+        source = _open_bytes(path, gzipped, limits)
         reader = pd.read_csv(
-            path,
-            chunksize=_chunk_rows(len(header)),
+            source,
+            chunksize=chunk_rows(len(header)),
             index_col=False,
             encoding=ENCODING,
-            compression=compression,
             # Labels and ids are text as written: "NA" or "null" is a class, not a gap.
             keep_default_na=False,
             dtype={c: str for c in (columns.label, columns.id) if c is not None},
         )
     except _CSV_ERRORS as exc:
-        raise _csv_error(path, compression, exc) from None
-    return columns, _csv_frames(path, compression, reader)
+        if source is not None:
+            source.close()
+        raise _csv_error(path, gzipped, limits, exc) from None
+    return columns, _csv_frames(path, gzipped, limits, source, reader)
 
 
 _CSV_ERRORS = (
@@ -178,15 +135,17 @@ _CSV_ERRORS = (
 )
 
 
-def _check_header(path: Path, compression: str | None, limits: Limits) -> list[str]:
+def _open_bytes(path: Path, gzipped: bool, limits: Limits) -> IO[bytes]:
+    """The CSV's bytes; a gzip's within the expanded-size limits (see :func:`open_gzip`)."""
+    return open_gzip(path, limits) if gzipped else path.open("rb")
+
+
+def _check_header(path: Path, gzipped: bool, limits: Limits) -> list[str]:
     """The header's column names, counted before pandas reads it (pandas takes minutes over
     a million columns); and the first row may not have more fields than the header, which
     pandas would silently take for a row name."""
-    with (
-        gzip.open(path, "rt", encoding=ENCODING, newline="")
-        if compression
-        else path.open(encoding=ENCODING, newline="") as handle
-    ):
+    raw = _open_bytes(path, gzipped, limits)
+    with io.TextIOWrapper(raw, encoding=ENCODING, newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:
@@ -207,17 +166,19 @@ def ragged(line: int, fields: int, expected: int) -> DatasetError:
 
 
 def _csv_frames(
-    path: Path, compression: str | None, reader: Iterator[pd.DataFrame]
+    path: Path, gzipped: bool, limits: Limits, source: IO[bytes], reader: Iterator[pd.DataFrame]
 ) -> Iterator[pd.DataFrame]:
     try:
         yield from reader
     except _CSV_ERRORS as exc:
-        raise _csv_error(path, compression, exc) from None
+        raise _csv_error(path, gzipped, limits, exc) from None
+    finally:
+        source.close()
 
 
-def _csv_error(path: Path, compression: str | None, exc: Exception) -> DatasetError:
+def _csv_error(path: Path, gzipped: bool, limits: Limits, exc: Exception) -> DatasetError:
     if isinstance(exc, UnicodeDecodeError):
-        line = _first_non_utf8_line(path, compression)
+        line = _first_non_utf8_line(path, gzipped, limits)
         return DatasetError(
             f"line {line} is not UTF-8 text; save the file as UTF-8",
             code="unreadable_table",
@@ -237,55 +198,15 @@ def _csv_error(path: Path, compression: str | None, exc: Exception) -> DatasetEr
     )
 
 
-def _first_non_utf8_line(path: Path, compression: str | None) -> int:
+def _first_non_utf8_line(path: Path, gzipped: bool, limits: Limits) -> int:
     """The 1-based number of the first line that is not UTF-8 (1 when none is found)."""
-    with gzip.open(path) if compression else path.open("rb") as handle:
+    with _open_bytes(path, gzipped, limits) as handle:
         for number, line in enumerate(handle, start=1):
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError:
                 return number
     return 1
-
-
-def _read_parquet(
-    path: Path, label_column: str, id_column: str, limits: Limits
-) -> tuple[TableColumns, Iterator[pd.DataFrame]]:
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise DatasetError(
-            f"cannot read the Parquet file: {exc}", code="unreadable_table"
-        ) from None
-    schema = parquet.schema_arrow
-    # A pandas index saved as a column is bookkeeping, not a feature.
-    saved_index = {
-        c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)
-    }
-    names = [c for c in schema.names if c not in saved_index]
-    columns = _split_columns(names, label_column, id_column, limits)
-    for name in columns.features:
-        kind = schema.field(name).type
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-            raise DatasetError(
-                f"column {name!r} is {kind}, not numeric; features must be numbers",
-                code="bad_feature",
-                column=name,
-            )
-    wanted = [*columns.features, columns.label, *([columns.id] if columns.id else [])]
-    return columns, _parquet_frames(parquet, wanted, _chunk_rows(len(names)))
-
-
-def _parquet_frames(
-    parquet: pq.ParquetFile, columns: list[str], rows: int
-) -> Iterator[pd.DataFrame]:
-    try:
-        for batch in parquet.iter_batches(batch_size=rows, columns=columns):
-            yield batch.to_pandas()
-    except pa.ArrowException as exc:
-        raise DatasetError(f"corrupt Parquet data ({exc})", code="unreadable_table") from None
-    finally:
-        parquet.close()
 
 
 def _feature_block(frame: pd.DataFrame, columns: list[str], first_row: int) -> np.ndarray:
@@ -307,10 +228,14 @@ def check_finite(block: np.ndarray, columns: list[str], first_row: int) -> None:
     finite = np.isfinite(block)
     if not finite.all():
         row, col = (int(i) for i in np.argwhere(~finite)[0])
-        raise DatasetError(
-            f"row {first_row + row + 1}, column {columns[col]!r}: the feature is missing, "
-            "not a number or infinite",
-            code="bad_feature",
-            row=first_row + row + 1,
-            column=columns[col],
-        )
+        raise not_finite(first_row + row, columns[col])
+
+
+def not_finite(row: int, column: str) -> DatasetError:
+    """The refusal of the feature at 0-based ``row`` of ``column``."""
+    return DatasetError(
+        f"row {row + 1}, column {column!r}: the feature is missing, not a number or infinite",
+        code="bad_feature",
+        row=row + 1,
+        column=column,
+    )

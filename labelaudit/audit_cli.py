@@ -64,12 +64,25 @@ def add_commands(commands: Any) -> None:
             choices=spec.choices,
             help=HELP.get(spec.name),
         )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads to train with (default: OMP_NUM_THREADS if set, else the CPUs this "
+        "process may use, by its affinity and cgroup quota)",
+    )
     parser.add_argument("--cache-dir", type=Path, help="where decoded images are cached")
     parser.add_argument("--all", action="store_true", help="write every sample, not only flags")
     parser.set_defaults(run=run_audit)
 
 
 def run_audit(args: argparse.Namespace) -> int:
+    from worker.threads import configure_training_threads
+
+    if args.threads is not None and args.threads < 1:
+        print("labelaudit: error: --threads must be at least 1", file=sys.stderr)
+        return 2
+    # Before torch is imported (by the engine): OpenMP reads its settings then.
+    configure_training_threads(args.threads)
     from formats import DatasetError, load_dataset
     from formats.options import AuditConfig, ConfigError
     from worker.engine import audit, max_image_side

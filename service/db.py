@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData, event
@@ -21,6 +22,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 CONNECT_TIMEOUT_S = 5
+# Connections a pool keeps open; the rest of its capacity opens on demand, closes when idle.
+PERSISTENT_CONNECTIONS = 10
+# What the worker and the command line wait for a connection or for SQLite's write lock; the
+# API waits LABELAUDIT_BUSY_TIMEOUT instead and answers 503.
+DEFAULT_WAIT_S = 30.0
 ROLLBACK_CALLBACKS = "rollback_callbacks"
 COMMIT_CALLBACKS = "commit_callbacks"
 
@@ -63,33 +69,40 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, *, connections: int = 30, wait_s: float = DEFAULT_WAIT_S) -> Engine:
+    """An engine whose pool holds at most ``connections``; a checkout waits ``wait_s`` at
+    most (then ``sqlalchemy.exc.TimeoutError``), and so does a write for SQLite's lock."""
+    persistent = min(PERSISTENT_CONNECTIONS, connections)
+    pool = {
+        "pool_size": persistent,
+        "max_overflow": connections - persistent,
+        "pool_timeout": wait_s,
+    }
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _configure_sqlite)
+        connect_args = {"check_same_thread": False, "timeout": wait_s}
+        engine = create_engine(url, connect_args=connect_args, **pool)
+        event.listen(engine, "connect", partial(_configure_sqlite, lock_wait_ms=int(wait_s * 1000)))
         return engine
     # A database that does not answer fails a request (503) in seconds rather than hanging it.
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if url.startswith("postgresql") else {}
-    return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
-    )
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 
-def _configure_sqlite(connection: Any, _record: Any) -> None:
+def _configure_sqlite(connection: Any, _record: Any, *, lock_wait_ms: int) -> None:
     # The API and the embedded worker write the same file: WAL lets readers run alongside
     # the writer, and cascades need foreign keys switched on.
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={lock_wait_ms}")
     cursor.close()
 
 
 class Database:
     """An engine and its session factory; one per process."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = create_db_engine(url)
+    def __init__(self, url: str, *, connections: int = 30, wait_s: float = DEFAULT_WAIT_S) -> None:
+        self.engine = create_db_engine(url, connections=connections, wait_s=wait_s)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

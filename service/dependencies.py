@@ -1,4 +1,7 @@
-"""FastAPI dependencies shared by the domains' routers."""
+"""FastAPI dependencies shared by the domains' routers.
+
+The accessors are ``async``: a plain ``def`` dependency costs a hop through the thread pool,
+which a request should spend on work that blocks."""
 
 from __future__ import annotations
 
@@ -14,22 +17,22 @@ from .queue import AuditQueue
 from .storage import Storage
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 
 
-def get_queue(request: Request) -> AuditQueue:
+async def get_queue(request: Request) -> AuditQueue:
     queue: AuditQueue = request.app.state.queue
     return queue
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from formats.errors import LISTED_ITEMS
+
 log = logging.getLogger(__name__)
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+# What a busy answer (503) tells the client to wait before it tries again, in seconds.
+RETRY_AFTER_S = 1
 
 
 class ServiceError(Exception):
@@ -65,6 +72,17 @@ class Unavailable(ServiceError):
     code = "unavailable"
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body that grew past its limit while it streamed in. An HTTPException, not a
+    :class:`ServiceError`: FastAPI turns any other error raised while it reads a body into 400.
+    """
+
+    code = "body_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit:,} bytes")
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -78,7 +96,9 @@ class ErrorResponse(BaseModel):
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_S)
     body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details))
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
@@ -90,29 +110,46 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    # The first LISTED_ITEMS problems and a count: a batch of 1,000 bad items has 2,000.
     problems = [
         {"location": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
-        for error in exc.errors()
+        for error in errors[:LISTED_ITEMS]
     ]
     summary = "; ".join(f"{p['location']}: {p['message']}" for p in problems)
+    if len(errors) > LISTED_ITEMS:
+        summary += f"; and {len(errors) - LISTED_ITEMS:,} more problems"
     return error_response(422, "invalid_request", summary or "invalid request", problems)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
-    code = phrase.lower().replace(" ", "_").replace("-", "_")
+    code = getattr(exc, "code", None) or phrase.lower().replace(" ", "_").replace("-", "_")
     message = exc.detail if isinstance(exc.detail, str) else phrase
     return error_response(exc.status_code, code, message)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The database is down, restarting or unreachable: a 503 the client may retry; the
-    pool's pre-ping replaces the dead connections once it is back."""
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    pool's pre-ping replaces the dead connections once it is back. SQLite's write lock held
+    past the busy timeout is a 503 too, saying so. One log line, no traceback: under
+    overload a traceback per request would bury the log."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    log.warning("database error on %s %s: %s", request.method, request.url.path, reason)
+    if "database is locked" in reason:
+        return error_response(
+            503, "database_busy", "the database is busy with other writes; try again shortly"
+        )
     return error_response(
         503, "database_unavailable", "the database is unreachable; try again shortly"
     )
+
+
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    """No database connection came free within the busy timeout (LABELAUDIT_BUSY_TIMEOUT)."""
+    log.warning("no database connection free on %s %s", request.method, request.url.path)
+    return error_response(503, "server_busy", "the server is busy; try again shortly")
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -120,13 +157,30 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "internal error; the server log has details")
 
 
+# The errors with an answer of their own, most specific first; anything else is a 500.
+HANDLERS: tuple[tuple[type[Exception], Handler], ...] = (
+    (ServiceError, _service_error),
+    (RequestValidationError, _validation_error),
+    (StarletteHTTPException, _http_error),
+    (OperationalError, _database_unavailable),
+    (InterfaceError, _database_unavailable),
+    (PoolTimeout, _pool_exhausted),
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ServiceError, _service_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    for database_error in (OperationalError, InterfaceError):
-        app.add_exception_handler(database_error, _database_unavailable)
+    for error, handler in HANDLERS:
+        app.add_exception_handler(error, handler)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def handled_error(request: Request, exc: Exception) -> Response:
+    """The answer to ``exc`` raised outside the app's handlers (in a middleware); an error
+    without an answer of its own propagates (a 500 from the server-error middleware)."""
+    for error, handler in HANDLERS:
+        if isinstance(exc, error):
+            return await handler(request, exc)
+    raise exc
 
 
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:

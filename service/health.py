@@ -14,8 +14,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """The process answers."""
+async def healthz() -> dict[str, str]:
+    """The process answers: on the event loop itself, needing no thread, no connection and
+    no admission slot (see service.admission), so it answers however busy the API is."""
     return {"status": "ok"}
 
 

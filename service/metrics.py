@@ -21,6 +21,9 @@ from .audits.models import STATUSES
 from .db import Database
 
 DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 4 * 3600.0)
+# Any other method a client makes up is counted as "other": every label value is a time
+# series kept for the life of the process.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class AuditCollector(Collector):
@@ -72,7 +75,8 @@ def install_metrics(app: FastAPI, database: Database) -> CollectorRegistry:
         route = request.scope.get("route")
         # The route's template, not the path, so ids do not explode the label set.
         template = getattr(route, "path", "unmatched")
-        latency.labels(request.method, template, str(response.status_code)).observe(
+        method = request.method if request.method in HTTP_METHODS else "other"
+        latency.labels(method, template, str(response.status_code)).observe(
             time.perf_counter() - started
         )
         return response

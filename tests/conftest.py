@@ -11,10 +11,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,14 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("LABELAUDIT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TABLES = ("review_events", "samples", "audits", "api_keys")
+# A test marked with it runs on both databases the service supports (see ``settings``).
+BOTH_DATABASES = pytest.mark.parametrize("database_kind", ["postgresql", "sqlite"], indirect=True)
+# Shorter timers and smaller limits than the defaults, in every mode.
+TEST_SETTINGS = {
+    "LABELAUDIT_PROGRESS_INTERVAL": "0.1",
+    "LABELAUDIT_MAX_UPLOAD_BYTES": str(5 * 2**20),
+    "LABELAUDIT_MAX_EXPANDED_BYTES": str(2 * 2**20),
+}
 
 
 def service_missing(message: str) -> None:
@@ -82,17 +91,40 @@ def service_environment(
         "CELERY_BROKER_URL": redis_url,
         "LABELAUDIT_DATA_DIR": str(tmp_path_factory.mktemp("data")),
         "AUDIT_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
-        "LABELAUDIT_PROGRESS_INTERVAL": "0.1",
-        "LABELAUDIT_MAX_UPLOAD_BYTES": str(5 * 2**20),
-        "LABELAUDIT_MAX_EXPANDED_BYTES": str(2 * 2**20),
+        **TEST_SETTINGS,
     }
 
 
 @pytest.fixture(scope="session")
-def settings(service_environment: dict[str, str]) -> Any:
+def postgres_settings(service_environment: dict[str, str]) -> Any:
     from service.config import Settings
 
     return Settings.model_validate(service_environment)
+
+
+@pytest.fixture
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """The database of the test's ``settings``: PostgreSQL, or each of both for a test
+    marked ``@BOTH_DATABASES``."""
+    return str(getattr(request, "param", "postgresql"))
+
+
+@pytest.fixture
+def settings(
+    database_kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    """The production settings (PostgreSQL, Redis), or for ``database_kind`` "sqlite" the
+    embedded mode's: a SQLite file and the filesystem broker in a data directory of the
+    test's own, migrated with Alembic like the PostgreSQL database."""
+    if database_kind == "postgresql":
+        return request.getfixturevalue("postgres_settings")
+    from service.config import Settings
+    from service.migrate import upgrade
+
+    data_dir = tmp_path_factory.mktemp("embedded")
+    embedded = Settings.model_validate({"LABELAUDIT_DATA_DIR": str(data_dir), **TEST_SETTINGS})
+    upgrade(embedded.resolved_database_url)
+    return embedded
 
 
 @pytest.fixture
@@ -105,6 +137,9 @@ def database(settings: Any) -> Iterator[Any]:
 
     database = Database(settings.resolved_database_url)
     yield database
+    if settings.embedded_database:  # a file of the test's own
+        database.dispose()
+        return
     # The session's worker may still be writing an audit the test left running; PostgreSQL
     # then breaks the lock cycle by aborting one side, and emptying the tables again succeeds.
     for attempt in range(5):
@@ -265,3 +300,28 @@ def report(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
             print(f"\n{line}")
 
     return write
+
+
+@pytest.fixture
+def meet_after(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any, str, int], None]:
+    """``meet_after(module, name, parties)``: each thread's first call of ``module.name``
+    waits, once it returned, until ``parties`` threads have made theirs, so that a race
+    between reading and writing happens every time. At most 3 s: where the first caller
+    holds a lock the others need (PostgreSQL's FOR UPDATE), they cannot come, and it goes on."""
+
+    def install(module: Any, name: str, parties: int) -> None:
+        barrier = threading.Barrier(parties)
+        waited: set[int] = set()
+        real = getattr(module, name)
+
+        def meeting(*args: Any, **kwargs: Any) -> Any:
+            result = real(*args, **kwargs)
+            if threading.get_ident() not in waited:
+                waited.add(threading.get_ident())
+                with suppress(threading.BrokenBarrierError):
+                    barrier.wait(timeout=3)
+            return result
+
+        monkeypatch.setattr(module, name, meeting)
+
+    return install

@@ -28,6 +28,11 @@ def default_queues() -> str:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    from service.config import get_settings
+    from worker.threads import configure_training_threads
+
+    # Before anything imports torch (default_queues, the tasks): OpenMP reads it then.
+    configure_training_threads(get_settings().training_threads)
     from worker.celery_app import app
 
     app.worker_main(

@@ -20,11 +20,11 @@ from functools import cache
 from typing import Any
 
 from celery import Task, signals
-from celery.exceptions import MaxRetriesExceededError
+from celery.exceptions import MaxRetriesExceededError, Reject
 
 from formats import Dataset, DatasetError, load_dataset
 from formats.evidence import history_blobs, top_class_blobs
-from service.audits import execution
+from service.audits import execution, repository
 from service.audits.execution import AuditJob, AuditOutcome
 from service.config import get_settings
 from service.db import Database
@@ -39,6 +39,7 @@ from worker.engine import (
     audit,
     max_image_side,
 )
+from worker.engine.checkpoint import remove_checkpoint
 
 from .celery_app import app
 from .leases import LeaseKeeper, Sweeper
@@ -88,6 +89,11 @@ def stop_training(**_: Any) -> None:
 @app.task(name=RUN_AUDIT_TASK, bind=True, acks_late=True, max_retries=None)
 def run_audit(self: Task, audit_id: str) -> str:
     """Run one audit; returns what happened (for the worker log)."""
+    if SHUTTING_DOWN.is_set():
+        # A message the consumer took after the shutdown began (the worker's own audit,
+        # just re-queued, or the next one): back to the queue, for a worker that stays.
+        log.info("audit %s: not started; the worker is shutting down", audit_id)
+        raise Reject("the worker is shutting down", requeue=True)
     outcome = execute_audit(uuid.UUID(audit_id))
     if outcome == "missing":
         try:
@@ -120,13 +126,16 @@ def execute_audit(audit_id: uuid.UUID) -> str:
             log.info("audit %s: failed: %s", audit_id, exc)
             return _fail(job, str(exc))
         except Exception as exc:
+            if lease.lost.is_set() or _lost_reason(job) is not None:
+                # Its files went with it (deleted) or to another attempt: not a fault here.
+                return _interrupted(job, lease)
             log.exception("audit %s failed", audit_id)
             return _fail(
                 job, f"the worker hit an internal error ({type(exc).__name__}); see its log"
             )
         with database().session_scope() as session:
             stored = execution.store_results(session, job, outcome)
-    job.checkpoint_path.unlink(missing_ok=True)
+    remove_checkpoint(job.checkpoint_path)
     if not stored:
         log.warning(
             "audit %s: results of attempt %d dropped; the audit is no longer its",
@@ -153,16 +162,34 @@ def _interrupted(job: AuditJob, lease: LeaseKeeper) -> str:
     with database().session_scope() as session:
         finished = execution.is_finished(session, job.audit_id)
     if finished:
-        job.checkpoint_path.unlink(missing_ok=True)
-    reason = lease.reason or "it was cancelled, deleted or handed to another worker"
-    log.warning("audit %s: attempt %d stopped: %s", job.audit_id, job.attempt, reason)
+        remove_checkpoint(job.checkpoint_path)
+    reason = _lost_reason(job) or lease.reason or "it was given back"
+    # Deleted or cancelled is what a user asked for; anything else is worth a warning.
+    level = logging.INFO if finished else logging.WARNING
+    log.log(level, "audit %s: attempt %d stopped: %s", job.audit_id, job.attempt, reason)
     return "stopped"
+
+
+def _lost_reason(job: AuditJob) -> str | None:
+    """Why the audit is no longer this attempt's to run, or None while it is."""
+    with database().session_scope() as session:
+        audit = repository.get_audit(session, job.audit_id)
+        if audit is None:
+            return "it was deleted"
+        status, attempt = audit.status, audit.attempt
+    if status == "cancelled":
+        return "it was cancelled"
+    if attempt != job.attempt:
+        return f"attempt {attempt} took it over"
+    if status != "running":
+        return f"it is {status}"
+    return None
 
 
 def _fail(job: AuditJob, message: str) -> str:
     with database().session_scope() as session:
         execution.fail_audit(session, job, message)
-    job.checkpoint_path.unlink(missing_ok=True)
+    remove_checkpoint(job.checkpoint_path)
     return "failed"
 
 
@@ -188,6 +215,7 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
         progress=reporter,
         checkpoint_path=job.checkpoint_path,
         should_stop=should_stop,
+        max_training_bytes=settings.limits.max_training_bytes,
     )
     outcome = to_outcome(result, list(dataset.image_paths) if dataset.kind == "image" else None)
     outcome = replace(
@@ -195,6 +223,7 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
         epochs=config.epochs_for(dataset.n_samples),
         mode=config.mode_for(is_image=dataset.kind == "image"),
         image_size=int(dataset.features.shape[1]) if dataset.kind == "image" else None,
+        threads=result.threads,
     )
     if dataset.kind == "table":
         outcome = replace(outcome, **key_features(dataset))

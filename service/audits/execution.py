@@ -75,6 +75,8 @@ class AuditOutcome:
     epochs: int | None = None
     mode: str | None = None
     image_size: int | None = None
+    # The CPU threads the worker trained with (LABELAUDIT_TRAINING_THREADS, or its CPUs).
+    threads: int | None = None
     # The evidence for each flag, packed by formats.evidence: the given-label probability
     # after every epoch, and the top classes over the last ``window`` epochs (the flag's).
     history: list[bytes] | None = None
@@ -326,6 +328,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
         "epochs": outcome.epochs,
         "mode": outcome.mode,
         "image_size": outcome.image_size,
+        "threads": outcome.threads,
         "rounds": _rounds(session, audit),
         "window": outcome.window,
         "reference_examples": outcome.reference_examples,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,6 +23,13 @@ from ..db import Base, BigIdType, JsonType, NullableJsonType, utcnow
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
+# A re-audit in one of these is handed out again for a repeated request without an
+# Idempotency-Key (one that failed or was cancelled is not).
+REUSABLE = ("queued", "running", "succeeded")
+# The rows of the unique index on re-audit fingerprints (migration 0007 spells it out).
+REUSABLE_WITHOUT_KEY = "idempotency_key IS NULL AND status IN ({})".format(
+    ", ".join(f"'{status}'" for status in REUSABLE)
+)
 # The longest sample id (an image's path in its archive) and class name the tables store.
 MAX_SAMPLE_ID_CHARS = 1024
 MAX_LABEL_CHARS = 255
@@ -74,6 +82,23 @@ class Audit(Base):
     __table_args__ = (
         Index("ix_audits_created_at_id", "created_at", "id"),
         Index("ix_audits_status_lease_expires_at", "status", "lease_expires_at"),
+        # One re-audit per request, enforced by the database on SQLite as on PostgreSQL
+        # (SQLite ignores FOR UPDATE): per Idempotency-Key, and without one per fingerprint
+        # among the re-audits still handed out. NULLs are distinct: other audits pass.
+        Index(
+            "uq_audits_parent_id_idempotency_key",
+            "parent_id",
+            "idempotency_key",
+            unique=True,
+        ),
+        Index(
+            "uq_audits_parent_id_reaudit_fingerprint",
+            "parent_id",
+            "reaudit_fingerprint",
+            unique=True,
+            postgresql_where=text(REUSABLE_WITHOUT_KEY),
+            sqlite_where=text(REUSABLE_WITHOUT_KEY),
+        ),
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from .models import Audit, Sample
@@ -204,6 +205,26 @@ def get_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> Sample 
     ).one_or_none()
 
 
+def get_sample_at_row(session: Session, audit_id: uuid.UUID, row_index: int) -> Sample | None:
+    return session.scalars(
+        select(Sample).where(Sample.audit_id == audit_id, Sample.row_index == row_index)
+    ).one_or_none()
+
+
+def row_indexes(session: Session, audit_id: uuid.UUID, sample_ids: list[str]) -> dict[str, int]:
+    """The row of each of ``sample_ids`` (a few per class: bound parameters stay few)."""
+    found: dict[str, int] = {}
+    for start in range(0, len(sample_ids), 500):
+        chunk = sample_ids[start : start + 500]
+        rows = session.execute(
+            select(Sample.sample_id, Sample.row_index).where(
+                Sample.audit_id == audit_id, Sample.sample_id.in_(chunk)
+            )
+        )
+        found.update({sample_id: row_index for sample_id, row_index in rows})
+    return found
+
+
 def iter_sample_rows(
     session: Session,
     audit_id: uuid.UUID,
@@ -263,6 +284,23 @@ def reaudit_of(
             Audit.reaudit_fingerprint == fingerprint, Audit.status.in_(reusable_statuses)
         )
     return session.scalars(query.order_by(Audit.created_at.desc()).limit(1)).one_or_none()
+
+
+def insert_unless_twin(session: Session, values: dict[str, Any]) -> Audit | None:
+    """Insert the re-audit ``values`` describe, unless the unique indexes on (parent,
+    Idempotency-Key) and (parent, fingerprint) already hold one made by the same request;
+    return it, or None for a twin.
+
+    ``ON CONFLICT DO NOTHING`` rather than catching the IntegrityError: the request's unit
+    of work goes on as it was, with no savepoint (whose release pysqlite would commit).
+    PostgreSQL first waits for a twin's transaction to end, SQLite for its write lock, so a
+    twin that is refused here is committed and readable.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Audit).values(values).on_conflict_do_nothing()
+    if session.execute(statement.returning(Audit.id)).first() is None:
+        return None
+    return session.get(Audit, values["id"])
 
 
 def round_comparison(session: Session, audit_id: uuid.UUID, parent_id: uuid.UUID) -> dict[str, int]:

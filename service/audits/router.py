@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from ..auth.dependencies import Admin, Reviewer, UploadingAdmin
 from ..dependencies import QueueDep, SessionDep, SettingsDep, StorageDep
@@ -14,7 +14,7 @@ from ..errors import BODY_ERROR_RESPONSES, ERROR_RESPONSES
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT
 from ..storage import receive_upload
 from ..text import StoredText
-from . import samples, service
+from . import reaudits, samples, service
 from .repository import SampleFilter
 from .schemas import (
     AuditOut,
@@ -29,6 +29,7 @@ from .schemas import (
     SamplePage,
     Status,
 )
+from .validation import run_while_connected
 
 router = APIRouter(prefix="/audits", tags=["audits"], responses=ERROR_RESPONSES)
 UPLOAD_BODY = {
@@ -68,8 +69,10 @@ async def create_audit(
     `config`, and queue its audit."""
     received = await receive_upload(request, storage.new_incoming_path(), settings.max_upload_bytes)
     try:
-        audit = await run_in_threadpool(
-            service.create_audit, session, storage, queue, settings, received, admin
+        # A check of a large file takes minutes: stop it once the client has gone away.
+        audit = await run_while_connected(
+            request,
+            partial(service.create_audit, session, storage, queue, settings, received, admin),
         )
     finally:
         received.release()
@@ -117,6 +120,7 @@ def reaudit(
     session: SessionDep,
     storage: StorageDep,
     queue: QueueDep,
+    settings: SettingsDep,
     admin: Admin,
     request: ReauditCreate | None = None,
     idempotency_key: Annotated[
@@ -127,13 +131,14 @@ def reaudit(
     """Audit the same data again with the decisions of every round applied (relabels,
     exclusions). Idempotent: the same `Idempotency-Key`, or without one the same decisions
     and options, answer 200 with the re-audit made before instead of starting another."""
-    audit, created = service.reaudit(
+    audit, created = reaudits.reaudit(
         session,
         storage,
         queue,
         audit_id,
         request or ReauditCreate(),
         admin,
+        limits=settings.limits,
         idempotency_key=idempotency_key,
     )
     if not created:
@@ -205,6 +210,18 @@ def list_samples(
         near_threshold,
     )
     return samples.list_samples(session, audit_id, where, order=order, limit=limit, cursor=cursor)
+
+
+@router.get("/{audit_id}/rows/{row_index}", response_model=SampleOut)
+def get_sample_at_row(
+    audit_id: uuid.UUID,
+    row_index: Annotated[int, Path(ge=0)],
+    session: SessionDep,
+    _reviewer: Reviewer,
+) -> SampleOut:
+    """The sample at ``row_index`` of the upload (0-based): the address the dashboard uses,
+    which no sample id can make ambiguous."""
+    return samples.get_sample_at_row(session, audit_id, row_index)
 
 
 # Sample ids may be image paths with slashes, hence `:path`; the thumbnails' route for

@@ -4,7 +4,6 @@ the overview's charts."""
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -84,8 +83,26 @@ def require_sample(session: Session, audit_id: uuid.UUID, sample_id: str) -> Sam
     return sample
 
 
-def image_url(audit: Audit, sample_id: str) -> str:
-    return f"/audits/{audit.id}/samples/{quote(sample_id)}/image"
+def require_row(session: Session, audit_id: uuid.UUID, row_index: int) -> Sample:
+    sample = repository.get_sample_at_row(session, audit_id, row_index)
+    if sample is None:
+        raise NotFound(
+            f"audit {audit_id} has no sample at row {row_index}",
+            code="sample_not_found",
+            details={"row_index": row_index},
+        )
+    return sample
+
+
+def get_sample_at_row(session: Session, audit_id: uuid.UUID, row_index: int) -> SampleOut:
+    audit = require_succeeded(session, audit_id)
+    return sample_out(audit, require_row(session, audit_id, row_index))
+
+
+def image_url(audit: Audit, row_index: int) -> str:
+    """Addressed by row, not by sample id: an id such as ``a/../b`` or ``.`` would be
+    rewritten by the browser (dot segments are removed from URLs, even escaped as %2E)."""
+    return f"/audits/{audit.id}/rows/{row_index}/image"
 
 
 def sample_out(audit: Audit, sample: Sample, *, top_classes: bool = True) -> SampleOut:
@@ -111,7 +128,7 @@ def sample_out(audit: Audit, sample: Sample, *, top_classes: bool = True) -> Sam
             reviewed_at=sample.reviewed_at,
             version=sample.version,
         ),
-        image_url=None if sample.image_path is None else image_url(audit, sample.sample_id),
+        image_url=None if sample.image_path is None else image_url(audit, sample.row_index),
         features=_features(audit, sample),
         prior_review=PriorReview(**sample.prior_review) if sample.prior_review else None,
         history=history,
@@ -130,12 +147,16 @@ def reference_examples(session: Session, audit_id: uuid.UUID) -> ReferenceExampl
     audit = require_succeeded(session, audit_id)
     chosen: dict[str, list[str]] = (audit.summary or {}).get("reference_examples", {})
     with_images = audit.dataset_kind == "image"
+    rows = {}
+    if with_images:
+        listed = [sample_id for sample_ids in chosen.values() for sample_id in sample_ids]
+        rows = repository.row_indexes(session, audit_id, listed)
     return ReferenceExamples(
         examples={
             label: [
                 ReferenceExample(
                     sample_id=sample_id,
-                    image_url=image_url(audit, sample_id) if with_images else None,
+                    image_url=image_url(audit, rows[sample_id]) if sample_id in rows else None,
                 )
                 for sample_id in sample_ids
             ]

@@ -142,6 +142,7 @@ class SummaryOut(BaseModel):
         None, description="mode the audit ran in, resolved from the data if unset"
     )
     image_size: int | None = Field(None, description="side the images were resized to")
+    threads: int | None = Field(None, description="CPU threads the worker trained with")
     rounds: RoundSummary | None = Field(
         None, description="for a re-audit whose parent still exists: its flags against the parent's"
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import threading
 import uuid
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -31,7 +31,6 @@ from .schemas import (
     ConfusionCount,
     DatasetOut,
     ProgressOut,
-    ReauditCreate,
     RoundSummary,
     SummaryOut,
 )
@@ -45,10 +44,12 @@ def create_audit(
     settings: Settings,
     received: ReceivedUpload,
     principal: Principal,
+    abandoned: threading.Event | None = None,
 ) -> Audit:
     """Check a received upload, keep it under the new audit's folder and queue the audit.
 
-    Whatever goes wrong, the upload is removed and no row is left behind.
+    Whatever goes wrong, the upload is removed and no row is left behind; the check stops
+    at its next chunk once ``abandoned`` is set (the client disconnected).
     """
     try:
         config = parse_config(received.fields.get("config"))
@@ -58,6 +59,8 @@ def create_audit(
             label_column=config.label_column,
             id_column=config.id_column,
             limits=settings.limits,
+            abandoned=abandoned,
+            engine=config.engine_config(),
         )
     except BaseException:
         received.path.unlink(missing_ok=True)
@@ -188,90 +191,6 @@ def delete_audit(session: Session, storage: Storage, audit_id: uuid.UUID) -> Non
     on_commit(session, lambda: storage.remove_audit_files(audit_id))
 
 
-def reaudit(
-    session: Session,
-    storage: Storage,
-    queue: AuditQueue,
-    parent_id: uuid.UUID,
-    request: ReauditCreate,
-    principal: Principal,
-    *,
-    idempotency_key: str | None = None,
-) -> tuple[Audit, bool]:
-    """A new audit of the parent's upload with the decisions of every round so far applied
-    (relabels replace the given labels, excluded samples are dropped), and whether it is new.
-
-    Repeating a request returns the re-audit it made: the same ``idempotency_key``, or
-    without one, the same decisions and options while that re-audit has not failed.
-    """
-    # Locked, so that two identical requests at once make one re-audit.
-    parent = require_succeeded(session, parent_id, for_update=True)
-    config = validate_config({**parent.config, **request.config}).stored()
-    corrections = carried_corrections(parent, repository.decisions(session, parent.id))
-    fingerprint = hashlib.sha256(
-        json.dumps([request.name, config, corrections], sort_keys=True).encode()
-    ).hexdigest()
-    existing = repository.reaudit_of(
-        session,
-        parent.id,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        reusable_statuses=("queued", "running", "succeeded"),
-    )
-    if existing is not None:
-        return existing, False
-    audit = Audit(
-        id=uuid.uuid4(),
-        name=request.name or f"{parent.name} (re-audit)",
-        status="queued",
-        config=config,
-        corrections=corrections,
-        upload_filename=parent.upload_filename,
-        upload_kind=parent.upload_kind,
-        upload_size=parent.upload_size,
-        dataset_kind=parent.dataset_kind,
-        class_names=parent.class_names,
-        parent_id=parent.id,
-        created_by=principal.name,
-        queue=queue.default_queue,
-        idempotency_key=idempotency_key,
-        reaudit_fingerprint=fingerprint,
-    )
-    session.add(audit)
-    session.flush()
-    on_rollback(session, lambda: storage.remove_audit_files(audit.id))
-    storage.share_upload(parent.id, audit.id, parent.upload_kind)
-    queue.enqueue(audit.id, audit.queue)
-    return audit, True
-
-
-def carried_corrections(parent: Audit, decisions: list[Any]) -> dict[str, Any]:
-    """The parent's corrections with its own decisions laid over them: a re-audit reads the
-    original upload, so every earlier round's relabels and exclusions must come along."""
-    earlier = parent.corrections or {}
-    parent_round = earlier.get("round", 1)
-    relabel: dict[str, str] = dict(earlier.get("relabel", {}))
-    exclude = set(earlier.get("exclude", []))
-    reviews: dict[str, dict[str, Any]] = dict(earlier.get("reviews", {}))
-    for sample_id, action, given, final, reviewed_by in decisions:
-        reviews[sample_id] = {
-            "action": action,
-            "label": final,
-            "reviewed_by": reviewed_by,
-            "round": parent_round,
-        }
-        if action == "exclude":
-            exclude.add(sample_id)
-        elif final is not None and final != given:
-            relabel[sample_id] = final
-    return {
-        "relabel": relabel,
-        "exclude": sorted(exclude),
-        "reviews": reviews,
-        "round": parent_round + 1,
-    }
-
-
 def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
     summary = None
     if audit.summary is not None:
@@ -289,6 +208,7 @@ def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
             epochs=stored.get("epochs"),
             mode=stored.get("mode"),
             image_size=stored.get("image_size"),
+            threads=stored.get("threads"),
             rounds=RoundSummary(**stored["rounds"]) if stored.get("rounds") else None,
             window=stored.get("window"),
         )

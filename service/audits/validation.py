@@ -2,21 +2,62 @@
 
 The dataset rules are :mod:`formats`' (the worker loads with the same readers, so an
 upload accepted here loads there); this module maps their errors to :class:`InvalidInput`
-and adds what is about storing the dataset: no NUL characters and the column lengths.
+and adds what is about storing the dataset: no NUL characters and the column lengths. The
+check streams the file (its memory does not grow with the rows) and stops between chunks
+once the client has gone away.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 import numpy as np
+from fastapi.concurrency import run_in_threadpool
+from starlette.requests import Request
 
 from formats import DatasetError, Limits, Summary, check_dataset
+from formats.options import AuditConfig
+from formats.training_memory import check_training_memory
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, ServiceError
 from .models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
+
+T = TypeVar("T")
+
+
+class ClientDisconnected(ServiceError):
+    """The client went away while its upload was checked; nothing of it is kept. (499, as
+    proxies log it; nobody reads the answer.)"""
+
+    status = 499
+    code = "client_disconnected"
+
+
+async def run_while_connected(request: Request, work: Callable[[threading.Event], T]) -> T:
+    """Run ``work`` in the thread pool with an event that is set as soon as the client of
+    ``request`` disconnects, so that a long check can stop at its next chunk; return its
+    result or raise its error. The body must have been read: the next ASGI message is then
+    the disconnect (awaited, not polled: ``request.is_disconnected`` answers False through
+    a ``BaseHTTPMiddleware``)."""
+    gone = threading.Event()
+
+    async def watch() -> None:
+        try:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+        finally:
+            gone.set()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await run_in_threadpool(work, gone)
+    finally:
+        watcher.cancel()
 
 
 @contextmanager
@@ -30,12 +71,29 @@ def dataset_errors() -> Iterator[None]:
 
 
 def inspect_upload(
-    path: Path, filename: str, *, label_column: str, id_column: str, limits: Limits
+    path: Path,
+    filename: str,
+    *,
+    label_column: str,
+    id_column: str,
+    limits: Limits,
+    abandoned: threading.Event | None = None,
+    engine: AuditConfig | None = None,
 ) -> Summary:
     """Check a stored upload, its format named by ``filename``'s ending, as the worker will
-    load it; raise :class:`InvalidInput` naming the first problem."""
+    load it, and that its training fits the memory budget with the ``engine`` options
+    (default: the defaults); raise :class:`InvalidInput` naming the first problem, or
+    :class:`ClientDisconnected` once ``abandoned`` is set."""
     if "\0" in filename:
         raise InvalidInput(f"the file name {filename!r} holds a NUL character", code="bad_filename")
+
+    def interrupt() -> None:
+        if abandoned is not None and abandoned.is_set():
+            raise ClientDisconnected("the client disconnected; the upload was not kept")
+
+    def check_ids(ids: np.ndarray) -> None:
+        _check_storable(ids, "sample id", MAX_SAMPLE_ID_CHARS)
+
     with dataset_errors():
         summary = check_dataset(
             path,
@@ -43,22 +101,35 @@ def inspect_upload(
             label_column=label_column,
             id_column=id_column,
             limits=limits,
+            check_ids=check_ids,
+            interrupt=interrupt,
         )
-    for name in summary.class_counts:
-        _check_storable([name], "class name", MAX_LABEL_CHARS)
-    _check_storable(summary.sample_ids, "sample id", MAX_SAMPLE_ID_CHARS)
+    _check_storable(list(summary.class_counts), "class name", MAX_LABEL_CHARS)
+    interrupt()
+    with dataset_errors():
+        check_training_memory(
+            sum(summary.class_counts.values()),
+            len(summary.class_counts),
+            engine or AuditConfig(),
+            is_image=summary.kind == "image",
+            budget=limits.max_training_bytes,
+        )
     return summary
 
 
 def _check_storable(values: list[str] | np.ndarray, what: str, max_chars: int) -> None:
-    """The database stores no NUL character, and labels and ids have a length limit."""
-    texts = np.asarray(values, dtype=str)
+    """The database stores no NUL character, and labels and ids have a length limit.
+    Vectorised over the UCS-4 code points: a block of a million ids makes no Python string."""
+    texts = np.ascontiguousarray(values, dtype=str)
     if texts.size == 0:
         return
-    with_nul = next((value for value in texts.tolist() if "\0" in value), None)
-    if with_nul is not None:
-        raise InvalidInput(f"the {what} {with_nul!r} holds a NUL character", code="bad_text")
     lengths = np.char.str_len(texts)
+    # NumPy pads with NUL code points; a NUL before a value's end is one the value holds.
+    codes = texts.view(np.uint32).reshape(len(texts), -1)
+    inner_nul = ((codes == 0) & (np.arange(codes.shape[1]) < lengths[:, None])).any(axis=1)
+    if inner_nul.any():
+        with_nul = str(texts[int(np.argmax(inner_nul))])
+        raise InvalidInput(f"the {what} {with_nul!r} holds a NUL character", code="bad_text")
     if lengths.max() > max_chars:
         value = str(texts[int(np.argmax(lengths))])
         raise InvalidInput(

@@ -5,18 +5,25 @@ changes something and authenticates by cookie must also prove it comes from our 
 it echoes the CSRF token (double submit: scripts on our origin can read the token cookie,
 other sites cannot) and, when the browser names an Origin, that origin is ours. Bearer
 requests carry no ambient credentials and need neither.
+
+The key cookie never holds the key itself but a sealed token (see :mod:`.sealing`) that
+expires with the session, so a copied cookie is worth one working day at most and never
+the key; the key inside is checked on every request, so revoking it signs its browsers out.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..config import Settings, proxy_networks
 from ..errors import Forbidden
+from .sealing import load_secret, seal, unseal
 
 KEY_COOKIE = "labelaudit_key"
 CSRF_COOKIE = "labelaudit_csrf"
@@ -27,13 +34,45 @@ SESSION_SECONDS = 12 * 3600
 
 
 def cookie_key(request: Request) -> str | None:
-    return request.cookies.get(KEY_COOKIE) or None
+    """The API key of the browser's session, or None without a valid, unexpired one."""
+    token = request.cookies.get(KEY_COOKIE)
+    return unseal(_secret(request), token) if token else None
 
 
 def start_session(request: Request, response: Response, key: str) -> None:
-    """Keep ``key`` in the browser, with a fresh CSRF token for its scripts to echo."""
-    _set_session_cookie(request, response, KEY_COOKIE, key, httponly=True)
+    """Keep ``key``, sealed, in the browser, with a fresh CSRF token for its scripts to echo."""
+    token = seal(_secret(request), key, SESSION_SECONDS)
+    _set_session_cookie(request, response, KEY_COOKIE, token, httponly=True)
     set_csrf_cookie(request, response, new_csrf_token())
+
+
+def _secret(request: Request) -> bytes:
+    """The session secret, read once per app."""
+    state = request.app.state
+    if getattr(state, "session_secret", None) is None:
+        settings: Settings = state.settings
+        configured = settings.session_secret
+        state.session_secret = load_secret(
+            None if configured is None else configured.get_secret_value(), settings.data_dir
+        )
+    secret: bytes = state.session_secret
+    return secret
+
+
+def is_https(request: Request) -> bool:
+    """Whether the browser reached us over TLS: directly, or through a trusted proxy that
+    says so in X-Forwarded-Proto (its first value: the hop nearest the browser)."""
+    if request.url.scheme == "https":
+        return True
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    if forwarded != "https" or request.client is None:
+        return False
+    settings: Settings = request.app.state.settings
+    try:
+        peer = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return any(peer in network for network in proxy_networks(settings.trusted_proxies))
 
 
 def new_csrf_token() -> str:
@@ -53,7 +92,7 @@ def _set_session_cookie(
         value,
         max_age=SESSION_SECONDS,
         httponly=httponly,
-        secure=request.url.scheme == "https",
+        secure=is_https(request),
         samesite="strict",
     )
 

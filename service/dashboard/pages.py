@@ -28,6 +28,7 @@ from ..auth import service as auth_service
 from ..auth.schemas import Principal
 from ..auth.session import CSRF_COOKIE, cookie_key, new_csrf_token, set_csrf_cookie
 from ..errors import NotFound, Unauthorized
+from ..text import isolated
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -222,7 +223,8 @@ def audit_page(
 ) -> Response:
     """An audit's overview or review page; the not-found page (404) when it does not exist."""
     try:
-        name = audits_service.require_audit(session, audit_id).name
+        # Isolated: bidirectional controls in the name must not reorder the rest of the page.
+        name = isolated(audits_service.require_audit(session, audit_id).name)
     except NotFound:
         content = render("not_found.html", audit_id=str(audit_id))
         return signed_in_page(

@@ -1,11 +1,19 @@
-"""CSV exports, written in batches from a server-side cursor so memory stays constant."""
+"""CSV exports, written in batches from a server-side cursor so memory stays constant.
+
+Ids and labels come from uploads and annotation vendors, and a spreadsheet runs a cell
+that starts like a formula (``=HYPERLINK(...)``, ``+cmd|...``, ``@SUM(...)``). The export
+meant for people, ``suspects``, prefixes such cells with a single quote, as OWASP
+recommends (the spreadsheet shows the text without the quote); the one meant for the next
+training run, ``corrected``, keeps every value exactly, since its ids must match the
+dataset's and its labels are the labels. Either can be asked for the other way.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, Literal
 
@@ -14,6 +22,9 @@ from ..audits.models import Sample
 from ..db import Database
 
 ExportKind = Literal["suspects", "corrected"]
+# What makes a spreadsheet read a cell as a formula (OWASP, CSV injection): one of these
+# first, or, after leading whitespace, one of the first four.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUSPECT_COLUMNS = (
     "sample_id",
     "row_index",
@@ -42,15 +53,31 @@ SUSPECT_FIELDS = (
 )
 CORRECTED_FIELDS = (Sample.sample_id, Sample.given_label, Sample.final_label, Sample.review_action)
 ROWS_PER_CHUNK = 1000
+# Turns what an export reads of a sample into its CSV row.
+RowMaker = Callable[[Sequence[Any]], tuple[object, ...]]
 
 
-def export_csv(database: Database, audit_id: uuid.UUID, kind: ExportKind) -> Iterator[str]:
+def escapes_formulas_by_default(kind: ExportKind) -> bool:
+    """Whether the export is meant for a spreadsheet (``suspects``) rather than for the next
+    training run (``corrected``)."""
+    return kind == "suspects"
+
+
+def export_csv(
+    database: Database, audit_id: uuid.UUID, kind: ExportKind, *, escape_formulas: bool
+) -> Iterator[str]:
     """The export's text in chunks: ``suspects`` (flagged samples by score, with their
     scores and decisions) or ``corrected`` (every sample with its final label, ready for the
-    next training run; excluded samples have no final label and ``excluded=true``)."""
+    next training run; excluded samples have no final label and ``excluded=true``).
+
+    With ``escape_formulas``, a text cell a spreadsheet would run as a formula gets a
+    leading single quote (see :func:`neutralise_formula`).
+    """
     header = SUSPECT_COLUMNS if kind == "suspects" else CORRECTED_COLUMNS
     read = SUSPECT_FIELDS if kind == "suspects" else CORRECTED_FIELDS
-    to_row = _suspect_row if kind == "suspects" else _corrected_row
+    to_row: RowMaker = _suspect_row if kind == "suspects" else _corrected_row
+    if escape_formulas:
+        to_row = _escaped(to_row)
     # Its own unit of work: the response streams after the request's session has closed.
     with database.session_scope() as session:
         rows = audits_repository.iter_sample_rows(
@@ -62,7 +89,9 @@ def export_csv(database: Database, audit_id: uuid.UUID, kind: ExportKind) -> Ite
 def _chunks(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Iterator[str]:
     """CSV text ``ROWS_PER_CHUNK`` rows at a time (``writerows`` loops in C)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180's CRLF: the writer then also quotes a cell holding a lone CR, which with
+    # "\n" it wrote bare, breaking the row for every reader.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     rows = iter(rows)
     while batch := list(islice(rows, ROWS_PER_CHUNK)):
@@ -72,6 +101,22 @@ def _chunks(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Ite
         buffer.truncate()
     if buffer.tell():  # the header of an export without rows
         yield buffer.getvalue()
+
+
+def neutralise_formula(cell: object) -> object:
+    """``cell`` with a single quote in front if it is text a spreadsheet would run as a
+    formula. Only text changes (the scores are numbers, never negative); text that reads as
+    a negative number, an id ``-5``, is quoted too, as OWASP advises: the spreadsheet shows
+    the text ``-5``, and ``-05`` stays ``-05``."""
+    if isinstance(cell, str) and (
+        cell.startswith(FORMULA_STARTS) or cell.lstrip().startswith(FORMULA_STARTS[:4])
+    ):
+        return "'" + cell
+    return cell
+
+
+def _escaped(to_row: RowMaker) -> RowMaker:
+    return lambda sample: tuple(map(neutralise_formula, to_row(sample)))
 
 
 def _suspect_row(sample: Sequence[Any]) -> tuple[object, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -49,36 +50,73 @@ def apply_reviews(
         if item.version is not None and item.version != samples[item.sample_id].version
     ]
     if conflicts:
-        raise Conflict(
-            f"{len(conflicts)} sample(s) were reviewed since you loaded them "
-            f"({', '.join(repr(c['sample_id']) for c in conflicts[:10])}); reload and retry",
-            code="review_conflict",
-            details=conflicts,
-        )
+        raise _conflict(conflicts)
     now = utcnow()
     for item in batch.items:
-        sample = samples[item.sample_id]
-        before = review_state(sample)
-        cleared = item.action == "clear"
-        sample.review_action = None if cleared else item.action
-        sample.final_label = _final_label(sample, item)
-        # A cleared sample is pending again; the log keeps who cleared it.
-        sample.reviewed_by = None if cleared else principal.name
-        sample.reviewed_at = None if cleared else now
-        sample.version += 1
-        session.add(
-            ReviewEvent(
-                audit_id=audit_id,
-                sample_id=sample.sample_id,
-                actor=principal.name,
-                action=item.action,
-                before=before,
-                after=review_state(sample),
-                created_at=now,
-            )
-        )
+        _decide(session, audit_id, samples[item.sample_id], item, principal.name, now)
     session.flush()
     return ReviewResult(items=[sample_out(audit, samples[sample_id]) for sample_id in wanted])
+
+
+def _decide(
+    session: Session,
+    audit_id: uuid.UUID,
+    sample: Sample,
+    item: ReviewItem,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Write one decision over the state it was read in, and log what it replaced.
+
+    Between reading and writing, another batch can get in on SQLite (PostgreSQL's row lock
+    keeps it out): the write then finds a newer version. A decision naming the version it
+    replaces is stale, 409; one naming none is laid over the newer state, read again. The
+    failed write already holds SQLite's write lock, so nobody gets in a second time.
+    """
+    for _attempt in range(2):
+        before = review_state(sample)
+        if repository.write_decision(
+            session, sample, sample.version, _decision(sample, item, actor, now)
+        ):
+            session.add(
+                ReviewEvent(
+                    audit_id=audit_id,
+                    sample_id=sample.sample_id,
+                    actor=actor,
+                    action=item.action,
+                    before=before,
+                    after=review_state(sample),
+                    created_at=now,
+                )
+            )
+            return
+        session.refresh(sample)
+        if item.version is not None:
+            break
+    raise _conflict(
+        [{"sample_id": item.sample_id, "version": item.version, "current_version": sample.version}]
+    )
+
+
+def _decision(sample: Sample, item: ReviewItem, actor: str, now: datetime) -> dict[str, Any]:
+    """The sample's review columns after ``item``; a cleared sample is pending again (the
+    log keeps who cleared it)."""
+    cleared = item.action == "clear"
+    return {
+        "review_action": None if cleared else item.action,
+        "final_label": _final_label(sample, item),
+        "reviewed_by": None if cleared else actor,
+        "reviewed_at": None if cleared else now,
+    }
+
+
+def _conflict(conflicts: list[dict[str, Any]]) -> Conflict:
+    return Conflict(
+        f"{len(conflicts)} sample(s) were reviewed since you loaded them "
+        f"({', '.join(repr(c['sample_id']) for c in conflicts[:10])}); reload and retry",
+        code="review_conflict",
+        details=conflicts,
+    )
 
 
 def _check_batch(batch: ReviewBatch, class_names: list[str]) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
 from formats import DatasetError, Limits, displayable, open_image, read_image_bytes
 
-from ..audits.samples import require_sample
+from ..audits.models import Audit, Sample
+from ..audits.samples import require_row, require_sample
 from ..audits.service import require_audit
 from ..errors import InvalidInput, NotFound
 from ..storage import Storage
@@ -19,31 +21,81 @@ from ..storage import Storage
 MAX_SOURCE_BYTES = 256 * 1024 * 1024
 
 
-def thumbnail(
+# The sizes the dashboard shows (96: reference strips, 256: cards and previews) and a few
+# for scripts: any other size would let one reviewer fill the disk with a copy per size.
+THUMBNAIL_SIZES = (64, 96, 128, 256, 512)
+
+
+class Thumbnail(NamedTuple):
+    path: Path
+    media_type: str
+
+
+def sample_thumbnail(
     session: Session,
     storage: Storage,
     audit_id: uuid.UUID,
     sample_id: str,
     *,
-    size: int | None,
+    size: int,
+    original: bool,
     limits: Limits,
-) -> Path:
-    """A JPEG of the sample's image fitted in ``size`` pixels, or with ``size=None`` a
-    lossless PNG at its original resolution (what a reviewer zooms into to judge a fine
-    defect), made once and then cached."""
+) -> Thumbnail:
+    """The image of sample ``sample_id``: see :func:`thumbnail`."""
     audit = require_audit(session, audit_id)
     sample = require_sample(session, audit_id, sample_id)
+    return thumbnail(storage, audit, sample, size=size, original=original, limits=limits)
+
+
+def row_thumbnail(
+    session: Session,
+    storage: Storage,
+    audit_id: uuid.UUID,
+    row_index: int,
+    *,
+    size: int,
+    original: bool,
+    limits: Limits,
+) -> Thumbnail:
+    """The image of the sample at ``row_index``: see :func:`thumbnail`."""
+    audit = require_audit(session, audit_id)
+    sample = require_row(session, audit_id, row_index)
+    return thumbnail(storage, audit, sample, size=size, original=original, limits=limits)
+
+
+def thumbnail(
+    storage: Storage, audit: Audit, sample: Sample, *, size: int, original: bool, limits: Limits
+) -> Thumbnail:
+    """A JPEG of the sample's image fitted in ``size`` pixels (one of
+    :data:`THUMBNAIL_SIZES`), or if ``original`` a lossless PNG at its original resolution
+    (what a reviewer zooms into to judge a fine defect), made once and then cached."""
+    if not original and size not in THUMBNAIL_SIZES:
+        allowed = ", ".join(map(str, THUMBNAIL_SIZES))
+        raise InvalidInput(
+            f"size must be one of {allowed} (pixels); got {size}",
+            code="unsupported_size",
+            details={"size": size, "allowed": list(THUMBNAIL_SIZES)},
+        )
     if sample.image_path is None or audit.upload_kind != "zip":
-        raise NotFound(f"sample {sample_id!r} has no image", code="no_image")
+        raise NotFound(f"sample {sample.sample_id!r} has no image", code="no_image")
+    shown_size = None if original else size
+    path = _cached_image(storage, audit, sample, sample.image_path, shown_size, limits)
+    return Thumbnail(path, "image/png" if original else "image/jpeg")
+
+
+def _cached_image(
+    storage: Storage, audit: Audit, sample: Sample, member: str, size: int | None, limits: Limits
+) -> Path:
+    audit_id, sample_id = audit.id, sample.sample_id
     cached = storage.thumbnail_path(audit_id, sample.row_index, size)
     if cached.exists():
         return cached
     source = storage.upload_path(audit_id, audit.upload_kind)
     try:
-        data = read_image_bytes(source, sample.image_path, max_bytes=MAX_SOURCE_BYTES)
+        data = read_image_bytes(source, member, max_bytes=MAX_SOURCE_BYTES)
         # The same checks and messages as when the upload was read: the pixel limit, and a
         # damaged image named as such (the upload may have been damaged since).
-        with open_image(lambda _: io.BytesIO(data), sample.image_path, limits) as image:
+        with open_image(lambda _: io.BytesIO(data), member, limits) as image:
             shown = displayable(image)
             if size is not None:
                 shown.thumbnail((size, size))

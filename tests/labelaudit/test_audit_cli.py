@@ -1,4 +1,5 @@
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,13 +9,14 @@ import pandas as pd
 from sklearn.datasets import load_digits
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "labelaudit", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, **environment},
     )
 
 
@@ -85,3 +87,16 @@ def test_missing_dataset_is_named(tmp_path):
     completed = run_cli("audit", "nowhere.zip", cwd=tmp_path)
     assert completed.returncode == 2
     assert "nowhere.zip" in completed.stderr
+
+
+def test_the_summary_names_the_threads_that_trained(tmp_path):
+    noisy_digits_csv(tmp_path / "digits.csv", rate=0.1, seed=23)
+    quick = ("audit", "digits.csv", "--epochs", "3", "--window", "2")
+    # --threads wins over OMP_NUM_THREADS, which wins over the CPUs found.
+    chosen = run_cli(*quick, "--threads", "2", cwd=tmp_path, OMP_NUM_THREADS="1")
+    assert chosen.returncode == 0, chosen.stderr
+    assert "on cpu (2 threads)" in chosen.stdout
+    inherited = run_cli(*quick, cwd=tmp_path, OMP_NUM_THREADS="1")
+    assert "on cpu (1 thread)" in inherited.stdout, inherited.stderr
+    refused = run_cli(*quick, "--threads", "0", cwd=tmp_path)
+    assert refused.returncode == 2 and "--threads must be at least 1" in refused.stderr

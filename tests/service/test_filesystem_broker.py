@@ -1,5 +1,6 @@
 """The embedded broker never shows a worker a message that is still being written."""
 
+import json
 import uuid
 from pathlib import Path
 
@@ -46,3 +47,57 @@ def test_a_message_is_invisible_until_it_is_whole(tmp_path, monkeypatch):
         assert [name.startswith(".incoming-") for name in seen_while_writing] == [True]
         message = consumer._get("cpu")
     assert message["headers"]["argsrepr"] == repr([str(audit_id)])
+
+
+def put_and_take(folder: Path, names: list[str], clock_ns: list[int], monkeypatch) -> list[str]:
+    """Put one message per name, the wall clock reading the next of ``clock_ns`` each time,
+    then take every message the way a worker does; returns the names in the order taken."""
+    readings = iter(clock_ns)
+    monkeypatch.setattr(filesystem_broker, "time_ns", lambda: next(readings))
+    # A fresh clock, as in a process that just started.
+    monkeypatch.setattr(filesystem_broker, "_clock", filesystem_broker._OrderingClock())
+    with Connection("filesystem://", transport=filesystem_broker.TRANSPORT) as connection:
+        connection.transport_options = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+        }
+        channel = connection.default_channel
+        for name in names:
+            channel._put("cpu", {"name": name})
+        taken = []
+        while True:
+            try:
+                taken.append(channel._get("cpu")["name"])
+            except Empty:
+                return taken
+
+
+MS = 1_000_000
+
+
+@pytest.mark.parametrize(
+    "clock_ns",
+    [
+        # One more digit between the two messages: kombu's own names (unpadded
+        # milliseconds) sorted "10000_…" before "9999_…".
+        [9_999 * MS, 10_000 * MS],
+        [99_999 * MS, 100_000 * MS],
+        # The same tick twice, and the clock set back (NTP) before the second message.
+        [1_800_000_000_000 * MS, 1_800_000_000_000 * MS],
+        [1_800_000_000_000 * MS, 1_799_999_999_000 * MS],
+    ],
+)
+def test_messages_are_taken_in_the_order_they_were_put(tmp_path, monkeypatch, clock_ns):
+    taken = put_and_take(tmp_path, ["older", "newer"], clock_ns, monkeypatch)
+    assert taken == ["older", "newer"]
+
+
+def test_messages_from_an_earlier_run_are_taken_first_in_their_order(tmp_path, monkeypatch):
+    """A restart resets monotonic(): messages an older version left on disk, named by it,
+    still go first, the oldest first."""
+    for milliseconds, name in ((10_000, "left-second"), (9_999, "left-first")):
+        payload = {"body": "", "headers": {}, "properties": {}, "name": name}
+        message = tmp_path / f"{milliseconds}_{uuid.uuid4()}.cpu.msg"
+        message.write_text(json.dumps(payload))
+    taken = put_and_take(tmp_path, ["new"], [1_800_000_000_000 * MS], monkeypatch)
+    assert taken == ["left-first", "left-second", "new"]

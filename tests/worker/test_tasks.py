@@ -87,6 +87,16 @@ def test_a_finished_audit_keeps_its_epoch_count(tasks, database, new_audit):
     assert audit.progress["stage"] == "done" and audit.progress["fraction"] == 1.0
 
 
+def test_a_finished_audits_summary_names_the_threads_that_trained(tasks, database, new_audit):
+    import torch
+
+    audit_id = new_audit()
+    assert tasks.execute_audit(audit_id) == "succeeded"
+    audit, _ = load(database, audit_id)
+    assert audit.summary["threads"] == torch.get_num_threads()
+    assert audit.summary["device"].startswith("cpu (")
+
+
 def test_a_running_audit_whose_lease_expired_is_taken_over_and_its_partial_results_replaced(
     tasks, database, new_audit
 ):

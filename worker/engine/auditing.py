@@ -6,10 +6,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from formats import Dataset, DatasetError
+from formats import DEFAULT_LIMITS, Dataset, DatasetError
 from formats.labels import check_classes
 from formats.options import AuditConfig
+from formats.training_memory import check_training_memory
 
 from .checkpoint import Checkpoint, StopCheck, fingerprint
 from .evidence import reference_examples, top_classes
@@ -27,6 +29,7 @@ def audit(
     progress: ProgressCallback | None = None,
     checkpoint_path: Path | None = None,
     should_stop: StopCheck | None = None,
+    max_training_bytes: int = DEFAULT_LIMITS.max_training_bytes,
 ) -> AuditResult:
     """Find the samples whose given label is probably wrong.
 
@@ -46,6 +49,9 @@ def audit(
     should_stop : callable, optional
         Asked between batches; True abandons the epoch in progress and raises
         :class:`TrainingInterrupted` (the checkpoint of the last whole epoch is kept).
+    max_training_bytes : int
+        Refuse (``dataset_too_large_to_train``), before allocating them, training buffers
+        over this size (:func:`formats.training_memory.training_memory_bytes`).
 
     Returns
     -------
@@ -58,6 +64,13 @@ def audit(
     config = config or AuditConfig()
     started = time.perf_counter()
     _check_trainable(dataset, config)
+    check_training_memory(
+        dataset.n_samples,
+        dataset.n_classes,
+        config,
+        is_image=dataset.kind == "image",
+        budget=max_training_bytes,
+    )
     device = resolve_device(config.device)
     tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
     checkpoint = None
@@ -85,8 +98,9 @@ def audit(
         confusion=flagged_confusion(flags, dataset.labels, dataset.n_classes),
         seconds=time.perf_counter() - started,
         device=describe_device(device),
+        threads=torch.get_num_threads(),
         given_history=history.given_probability,
-        window=len(history.window_probabilities),
+        window=history.window_length,
         top_classes=indices,
         top_probabilities=probabilities,
         reference_examples=reference_examples(

@@ -7,6 +7,7 @@ import numpy as np
 
 TOP_CLASSES = 3
 REFERENCE_EXAMPLES = 5
+ROW_BLOCK = 4096
 
 
 def top_classes(
@@ -28,11 +29,18 @@ def top_classes(
     probabilities : ndarray, (n, t) float32
         Their mean probabilities.
     """
-    kept = min(count, mean_probabilities.shape[1])
-    # Stable sort of the negated values: ties keep the lower class index first.
-    order = np.argsort(-mean_probabilities, axis=1, kind="stable")[:, :kept]
-    chosen = np.take_along_axis(mean_probabilities, order, axis=1)
-    return order.astype(np.int64), chosen.astype(np.float32)
+    n_samples, n_classes = mean_probabilities.shape
+    kept = min(count, n_classes)
+    order = np.empty((n_samples, kept), dtype=np.int64)
+    chosen = np.empty((n_samples, kept), dtype=np.float32)
+    # A block of rows at a time: sorting every row at once takes (n, c) int64 of memory.
+    for start in range(0, n_samples, ROW_BLOCK):
+        block = mean_probabilities[start : start + ROW_BLOCK]
+        # Stable sort of the negated values: ties keep the lower class index first.
+        top = np.argsort(-block, axis=1, kind="stable")[:, :kept]
+        order[start : start + len(block)] = top
+        chosen[start : start + len(block)] = np.take_along_axis(block, top, axis=1)
+    return order, chosen
 
 
 def reference_examples(

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .history import Window
 from .result import FlagResult
 
 if TYPE_CHECKING:
-    from .train import TrainingHistory
+    from .history import TrainingHistory
 
 # An automatic k never exceeds this: at or above it the given label is the model's own
 # prediction (or ties with it), so the model does not contradict it.
@@ -26,20 +27,21 @@ PARTNER_SHARE = 0.5
 
 
 def flag_samples(
-    window_probabilities: np.ndarray,
+    window: Window,
     labels: np.ndarray,
     *,
     k: float | None = None,
     given_histories: Sequence[np.ndarray] | None = None,
     counted_probabilities: Sequence[np.ndarray] | None = None,
-    view_windows: Sequence[np.ndarray] | None = None,
+    view_windows: Sequence[Window] | None = None,
 ) -> FlagResult:
     """Flag the samples whose given-label probability stays below their class's k.
 
     Parameters
     ----------
-    window_probabilities : ndarray, (W, n, c)
-        Probability vectors of the last W recorded epochs (W = 1 for out-of-fold ones).
+    window : Window
+        The given-label probabilities ``(W, n)`` of the last W recorded epochs (W = 1 for
+        out-of-fold ones) and the probability vectors ``(n, c)`` averaged over them.
     labels : ndarray, (n,) int
         Given labels.
     k : float, optional
@@ -57,8 +59,8 @@ def flag_samples(
         Probabilities to estimate the wrong labels from, one estimate each; a class's
         estimate is the smallest (a second model's estimate checks the first's). Defaults
         to the window's mean.
-    view_windows : sequence of ndarray, (W, n, c), optional
-        The windows that ``window_probabilities`` averages: the in-sample view's, then the
+    view_windows : sequence of Window, optional
+        The windows that ``window`` averages: the in-sample view's, then the
         held-out models'. With an automatic k, a class whose flips the in-sample model has
         learned is counted and read the held-out way (:func:`read_learned_flips`).
 
@@ -68,11 +70,11 @@ def flag_samples(
         Per-sample arrays of shape ``(n,)`` and the ``(c,)`` thresholds and error estimates;
         ``score`` is one minus the mean given-label probability over ``given_histories``.
     """
-    _, n_samples, n_classes = window_probabilities.shape
+    n_samples, n_classes = window.mean.shape
     labels = np.asarray(labels, dtype=np.int64)
     rows = np.arange(n_samples)
-    given = window_probabilities[:, rows, labels]
-    mean_probabilities = window_probabilities.mean(axis=0)
+    given = window.given
+    mean_probabilities = window.mean
     estimated = np.min(
         [
             estimate_label_errors(probabilities, labels, n_classes)
@@ -124,7 +126,7 @@ def flag_recorded(
     Parameters
     ----------
     history : TrainingHistory
-        ``(E, n)`` given-label probabilities and ``(W, n, c)`` windows, per view.
+        ``(E, n)`` given-label probabilities and the windows' ``(n, c)`` means, per view.
     labels : ndarray, (n,) int
     k : float, optional
     learned_flip_check : bool
@@ -132,7 +134,7 @@ def flag_recorded(
         model learned (:func:`read_learned_flips`); False reads the average alone.
     """
     return flag_samples(
-        history.window_probabilities,
+        history.window,
         labels,
         k=k,
         given_histories=[
@@ -144,7 +146,7 @@ def flag_recorded(
 
 
 def read_learned_flips(
-    view_windows: Sequence[np.ndarray],
+    view_windows: Sequence[Window],
     labels: np.ndarray,
     highest_given: np.ndarray,
     estimated_errors: np.ndarray,
@@ -175,7 +177,7 @@ def read_learned_flips(
 
     Parameters
     ----------
-    view_windows : sequence of ndarray, (W, n, c)
+    view_windows : sequence of Window
         The in-sample window, then the held-out one.
     labels : ndarray, (n,) int
     highest_given : ndarray, (n,)
@@ -189,10 +191,9 @@ def read_learned_flips(
     highest_given : ndarray, (n,)
     """
     n_classes = estimated_errors.shape[0]
-    rows = np.arange(labels.size)
     classes = np.arange(n_classes)
     sizes = np.bincount(labels, minlength=n_classes)
-    joint = confident_joint(view_windows[-1].mean(axis=0), labels, n_classes)
+    joint = confident_joint(view_windows[-1].mean, labels, n_classes)
     held_out = _off_diagonal(joint, sizes)
     np.fill_diagonal(joint, 0.0)
     partner = joint.argmax(axis=1)
@@ -206,7 +207,7 @@ def read_learned_flips(
     learned = (
         (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & patterned
     )
-    lowest_view = np.min([window[:, rows, labels].max(axis=0) for window in view_windows], axis=0)
+    lowest_view = np.min([window.given.max(axis=0) for window in view_windows], axis=0)
     return (
         np.where(learned, held_out, estimated_errors),
         np.where(learned[labels], lowest_view, highest_given),
@@ -283,10 +284,11 @@ def confident_joint(probabilities: np.ndarray, labels: np.ndarray, n_classes: in
     self_confidence = probabilities[np.arange(labels.size), labels]
     thresholds = _class_mean(self_confidence, labels, n_classes, 1.0)
     above = probabilities >= thresholds[None, :] - 1e-6
-    masked = np.where(above, probabilities, -1.0)
+    # In the probabilities' own dtype: a float64 copy would double this step's memory.
+    masked = np.where(above, probabilities, probabilities.dtype.type(-1.0))
     confident = above.any(axis=1)
     joint = np.zeros((n_classes, n_classes), dtype=np.float64)
-    np.add.at(joint, (labels[confident], masked[confident].argmax(axis=1)), 1.0)
+    np.add.at(joint, (labels[confident], masked.argmax(axis=1)[confident]), 1.0)
     row_sums = joint.sum(axis=1, keepdims=True)
     return np.divide(joint * counts[:, None], row_sums, where=row_sums > 0, out=joint)
 

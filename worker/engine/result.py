@@ -58,7 +58,9 @@ class AuditResult:
     seconds : float
         Wall time of training and flagging.
     device : str
-        Where it ran, e.g. ``cpu`` or ``cuda:0 (NVIDIA H100)``.
+        Where it ran, e.g. ``cpu (2 threads)`` or ``cuda (NVIDIA H100)``.
+    threads : int
+        The CPU threads torch trained with (intra-op).
     given_history : ndarray, (epochs, n) float32
         Probability of each sample's given label after every epoch: the curve the flag
         rule reads the end of.
@@ -85,6 +87,7 @@ class AuditResult:
     confusion: np.ndarray
     seconds: float
     device: str
+    threads: int
     given_history: np.ndarray
     window: int
     top_classes: np.ndarray

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import torch
@@ -17,83 +16,10 @@ import torch
 from formats.options import AuditConfig, Mode
 
 from .checkpoint import Checkpoint
+from .history import RecordedView, TrainingHistory
 from .progress import Progress, ProgressCallback
 from .run import TrainingRun
 from .tensors import TrainingTensors, resolve_device
-
-
-@dataclass(frozen=True)
-class RecordedView:
-    """What the runs of one view recorded: in-sample, or held out from the models.
-
-    Attributes
-    ----------
-    given_probability : ndarray, (epochs, n) float32
-        Probability of each sample's given label after every epoch.
-    window_probabilities : ndarray, (window, n, c) float32
-        Full probability vectors of the last ``window`` epochs.
-    seconds : float
-        Time the view's runs took.
-    """
-
-    given_probability: np.ndarray
-    window_probabilities: np.ndarray
-    seconds: float
-
-
-@dataclass(frozen=True)
-class TrainingHistory:
-    """What an audit's training runs recorded, per view, and what the audit reads of it.
-
-    ``views`` holds one view, or in ``combined`` and ``checked`` mode two: the in-sample
-    run's first, the held-out models' second. The audit reads the mean of the views, except
-    in ``checked`` mode: there it reads the in-sample view, and the held-out one only checks
-    how many wrong labels each class is estimated to hold.
-    """
-
-    views: tuple[RecordedView, ...]
-    checked: bool = False
-
-    @cached_property
-    def given_probability(self) -> np.ndarray:
-        """``(epochs, n)``: the probability of each given label the audit reads."""
-        return self._read([view.given_probability for view in self.views])
-
-    @cached_property
-    def window_probabilities(self) -> np.ndarray:
-        """``(window, n, c)``: the probability vectors over the window the audit reads."""
-        return self._read([view.window_probabilities for view in self.views])
-
-    @cached_property
-    def mean_probabilities(self) -> np.ndarray:
-        """``(n, c)``: the mean over the window the audit reads."""
-        return self.window_probabilities.mean(axis=0)
-
-    @property
-    def counted_probabilities(self) -> tuple[np.ndarray, ...]:
-        """``(n, c)`` mean window probabilities, one per estimate of the wrong labels that
-        the audit takes the smallest of, per class: each view's in ``checked`` mode, else
-        those the audit reads."""
-        if self.checked:
-            return tuple(view.window_probabilities.mean(axis=0) for view in self.views)
-        return (self.mean_probabilities,)
-
-    @property
-    def averaged_views(self) -> tuple[np.ndarray, ...] | None:
-        """The ``(window, n, c)`` windows that the audit averages, in-sample first; None
-        where it reads one view."""
-        if self.checked or len(self.views) == 1:
-            return None
-        return tuple(view.window_probabilities for view in self.views)
-
-    @property
-    def seconds(self) -> float:
-        return sum(view.seconds for view in self.views)
-
-    def _read(self, arrays: list[np.ndarray]) -> np.ndarray:
-        if self.checked or len(arrays) == 1:
-            return arrays[0]
-        return np.asarray(np.mean(arrays, axis=0), np.float32)
 
 
 @dataclass(frozen=True)
@@ -162,8 +88,8 @@ def record_training(
     Returns
     -------
     TrainingHistory
-        Per view and as the audit reads them: ``given_probability`` ``(epochs, n)``,
-        ``window_probabilities`` ``(W, n, c)``.
+        Per view and as the audit reads them: ``given_probability`` ``(epochs, n)`` and the
+        window's mean probability vectors ``(n, c)``.
     """
     epochs = config.epochs_for(tensors.n_samples)
     window = min(config.window, epochs)
@@ -173,12 +99,19 @@ def record_training(
     first_pruned = first_pruned_epoch(config, is_image=tensors.is_image, epochs=epochs)
     views = 1 + max(part.view for part in parts)
     given = np.empty((views, epochs, tensors.n_samples), dtype=np.float32)
-    recent = np.empty((views, window, tensors.n_samples, tensors.n_classes), dtype=np.float32)
+    # Running sums over the window's epochs, divided by its length at the end.
+    window_sums = [
+        np.zeros((tensors.n_samples, tensors.n_classes), dtype=np.float32) for _ in range(views)
+    ]
+    # The views whose sum changed since the checkpoint last wrote it.
+    unsaved: set[int] = set()
     first_part, saved = 0, checkpoint.load(mode) if checkpoint is not None else None
     if saved is not None:
         first_part = int(saved["part"])
         given[:] = saved["given"].numpy()
-        recent[:] = saved["recent"].numpy()
+        for view in range(views):
+            if f"window{view}" in saved["arrays"]:
+                window_sums[view][:] = saved["arrays"][f"window{view}"]
     seconds = np.zeros(views)
     for index in range(first_part, len(parts)):
         part, span = parts[index], spans[index]
@@ -196,28 +129,42 @@ def record_training(
                 np.arange(part.recorded.size), tensors.labels_np[part.recorded]
             ]
             if epoch > part.epochs - window:
-                recent[part.view, epoch - (part.epochs - window) - 1, part.recorded] = probabilities
+                _add_rows(window_sums[part.view], part.recorded, probabilities)
+                unsaved.add(part.view)
+            del probabilities
             if _prunes_after(part.config, epoch, first=first_pruned):
                 in_sample = part.recorded is part.trained
                 run.prune(given[part.view, epoch - 1] if in_sample else None)
             if checkpoint is not None:
-                state = {
-                    "part": index,
-                    "given": torch.from_numpy(given),
-                    "recent": torch.from_numpy(recent),
-                }
-                checkpoint.save(mode, {"run": run.state(epoch), **state})
+                state = {"run": run.state(epoch), "part": index, "given": torch.from_numpy(given)}
+                changed = {f"window{view}": window_sums[view] for view in sorted(unsaved)}
+                if checkpoint.save(mode, state, changed):
+                    unsaved.clear()
             _report(progress, span, epoch, part.epochs)
         seconds[part.view] += time.perf_counter() - started
     # A view's models may train fewer epochs than the audit's (checked mode's held-out ones).
     recorded = [max(part.epochs for part in parts if part.view == v) for v in range(views)]
     return TrainingHistory(
         tuple(
-            RecordedView(given[v, : recorded[v]], recent[v], float(seconds[v]))
+            RecordedView(
+                given[v, : recorded[v]],
+                np.divide(window_sums[v], window, out=window_sums[v]),
+                window,
+                float(seconds[v]),
+            )
             for v in range(views)
         ),
         checked=mode == "checked",
     )
+
+
+def _add_rows(sums: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``sums[rows] += values``; in place, without a copy, when ``rows`` are all of them
+    (the in-sample run records every sample, in order)."""
+    if rows.size == sums.shape[0]:
+        np.add(sums, values, out=sums)
+    else:
+        sums[rows] += values
 
 
 def _prunes_after(config: AuditConfig, epoch: int, *, first: int) -> bool:

@@ -332,6 +332,16 @@ TABLES = [
         "single_sample_class",
         "'y'",
     ),
+    BadUpload(
+        # The message and the details list 20 classes and count the rest: listing all 9,000
+        # made an answer of megabytes (at 200,000 classes, 4.6 MB).
+        "thousands-of-single-sample-classes",
+        named(
+            "d.csv", "f1,label\n1,x\n2,x\n" + "".join(f"{i},class-{i:04d}\n" for i in range(9_000))
+        ),
+        "single_sample_class",
+        "'class-0019' and 8,980 more have fewer than 2 samples",
+    ),
     BadUpload("header-only", named("d.csv", "f1,label\n"), "too_few_classes", "none"),
     BadUpload(
         "no-feature-columns",

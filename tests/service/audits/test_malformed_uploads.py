@@ -14,6 +14,9 @@ from formats import DatasetError
 
 from .corpus import CORPUS, DATASET_FILES, through_loader
 
+# However many classes, members or rows are at fault, an error answer stays this small.
+MAX_ERROR_BYTES = 8 * 1024
+
 
 def assert_nothing_left(client: Any, settings: Any) -> None:
     from service.audits.models import Audit
@@ -42,6 +45,7 @@ def test_malformed_upload_is_refused_and_leaves_nothing(client, settings, admin,
     assert error["code"] == case.code, error
     assert case.fragment in error["message"], error
     assert "Traceback" not in response.text
+    assert len(response.content) < MAX_ERROR_BYTES, "an error lists a bounded number of items"
     assert_nothing_left(client, settings)
     assert client.get("/healthz").json() == {"status": "ok"}
 

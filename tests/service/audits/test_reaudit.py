@@ -1,9 +1,15 @@
 """Re-audits: the decisions of every round carried over and marked on the samples, the round
-summary, and idempotent requests (with and without an Idempotency-Key)."""
+summary, idempotent requests (with and without an Idempotency-Key, also at once on SQLite,
+which ignores FOR UPDATE), and options that read the upload another way checked first."""
 
+import json
+import threading
 import uuid
 
 import pytest
+
+from service.storage import Storage
+from tests.conftest import BOTH_DATABASES
 
 
 def review(client, headers, audit_id, *items):
@@ -197,3 +203,143 @@ def test_the_round_comparison_counts_sample_by_sample(database):
     with database.session_scope() as session:
         counts = round_comparison(session, child_id, parent_id)
     assert counts == {"resolved": 2, "still_flagged": 2, "disputed": 2, "new_suspects": 2}
+
+
+def reaudits_at_once(database, settings, parent_id, requests: int, idempotency_key):
+    """``requests`` identical re-audit requests, each in a thread and a unit of work of its
+    own; returns each one's (re-audit id, whether it was made by that request)."""
+    from service.audits import reaudits
+    from service.audits.schemas import ReauditCreate
+    from service.auth.schemas import Principal
+    from service.queue import AuditQueue
+
+    storage, queue = Storage(settings.data_dir), AuditQueue.from_settings(settings)
+    admin = Principal(name="admin-alice", role="admin")
+    answers: list = []
+
+    def ask() -> None:
+        with database.session_scope() as session:
+            audit, created = reaudits.reaudit(
+                session,
+                storage,
+                queue,
+                parent_id,
+                ReauditCreate(),
+                admin,
+                limits=settings.limits,
+                idempotency_key=idempotency_key,
+            )
+            answers.append((audit.id, created))
+
+    threads = [threading.Thread(target=ask) for _ in range(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+@BOTH_DATABASES
+@pytest.mark.parametrize("idempotency_key", [None, "retried-key"])
+def test_identical_reaudits_at_once_make_one(
+    database, settings, seed_audit, meet_after, idempotency_key
+):
+    from sqlalchemy import func, select
+
+    from service.audits import repository
+    from service.audits.models import Audit
+
+    parent_id = seed_audit(12)
+    # All ten have looked for a re-audit made before, and found none, before any writes.
+    meet_after(repository, "reaudit_of", 10)
+    answers = reaudits_at_once(database, settings, parent_id, 10, idempotency_key)
+
+    assert len(answers) == 10
+    assert sorted(created for _, created in answers) == [False] * 9 + [True]
+    assert len({audit_id for audit_id, _ in answers}) == 1
+    with database.session_scope() as session:
+        children = session.scalar(select(func.count()).where(Audit.parent_id == parent_id))
+    assert children == 1
+    # Only the one made has files: the parent's upload, shared.
+    assert len(list((settings.data_dir / "audits").iterdir())) == 2
+
+
+def write_coded_parent(database, settings) -> str:
+    """A succeeded audit of a table with two numeric columns that can be the label: `label`
+    (classes 7, 9, the one audited) and `code` (classes 1, 2)."""
+    from tests.seeding import write_audit
+
+    rows = [(f"s{row}", row, 1 + row % 2, 7 + 2 * (row % 2)) for row in range(8)]
+    parent_id = write_audit(
+        database,
+        [{"sample_id": sample_id, "given_label": str(label)} for sample_id, _, _, label in rows],
+        config={"label_column": "label", "id_column": "id"},
+        class_names=["7", "9"],
+    )
+    upload = Storage(settings.data_dir).upload_path(parent_id, "csv")
+    upload.parent.mkdir(parents=True)
+    upload.write_text("id,f1,code,label\n" + "".join(f"{','.join(map(str, r))}\n" for r in rows))
+    return str(parent_id)
+
+
+@BOTH_DATABASES
+def test_a_reaudit_reading_other_columns_is_checked_like_an_upload(
+    client, admin, reviewer, database, settings
+):
+    from sqlalchemy import func, select
+
+    from service.audits.models import Audit
+
+    parent_id = write_coded_parent(database, settings)
+    upload = Storage(settings.data_dir).upload_path(uuid.UUID(parent_id), "csv").read_bytes()
+    for config, code in (
+        ({"label_column": "grade"}, "missing_label_column"),
+        ({"id_column": "f1"}, None),
+    ):
+        answer = client.post(f"/audits/{parent_id}/reaudit", headers=admin, json={"config": config})
+        # The same answer as uploading the file with those options.
+        uploaded = client.post(
+            "/audits",
+            headers=admin,
+            files={"file": ("parts.csv", upload)},
+            data={"config": json.dumps(config)},
+        )
+        assert answer.status_code == uploaded.status_code == 422, (answer.text, uploaded.text)
+        assert answer.json()["error"]["code"] == uploaded.json()["error"]["code"]
+        if code is not None:
+            assert answer.json()["error"]["code"] == code
+
+    # Readable with `code` as the label: queued with that column's classes.
+    answer = client.post(
+        f"/audits/{parent_id}/reaudit", headers=admin, json={"config": {"label_column": "code"}}
+    )
+    assert answer.status_code == 202, answer.text
+    assert sorted(answer.json()["dataset"]["class_names"]) == ["1", "2"]
+    # A relabel to a class the `code` column lacks could not be applied: refused up front.
+    review(client, reviewer, parent_id, {"sample_id": "s0", "action": "relabel", "label": "9"})
+    refused = client.post(
+        f"/audits/{parent_id}/reaudit", headers=admin, json={"config": {"label_column": "code"}}
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "unknown_class"
+    assert refused.json()["error"]["details"]["labels"] == ["9"]
+    with database.session_scope() as session:
+        parent = uuid.UUID(parent_id)
+        children = session.scalar(select(func.count()).where(Audit.parent_id == parent))
+    assert children == 1, "a refused re-audit leaves no audit behind"
+
+
+def test_without_row_locks_postgresql_still_makes_one_reaudit(
+    database, settings, seed_audit, meet_after, monkeypatch
+):
+    """The parent's row lock only makes twins wait; the unique indexes keep them out."""
+    from sqlalchemy.sql.selectable import Select
+
+    from service.audits import repository
+
+    monkeypatch.setattr(Select, "with_for_update", lambda self, **_: self)
+    parent_id = seed_audit(12)
+    meet_after(repository, "reaudit_of", 5)
+    answers = reaudits_at_once(database, settings, parent_id, 5, None)
+    assert sorted(created for _, created in answers) == [False] * 4 + [True]
+    assert len({audit_id for audit_id, _ in answers}) == 1

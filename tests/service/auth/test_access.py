@@ -34,8 +34,8 @@ CSV = b"id,f1,label\na,1,x\nb,2,x\nc,3,y\nd,4,y\n"
 JSON = {"Accept": "application/json"}
 
 
-def operations(client: Any) -> list[str]:
-    paths = client.get("/openapi.json").json()["paths"]
+def operations(client: Any, headers: dict[str, str]) -> list[str]:
+    paths = client.get("/openapi.json", headers=headers).json()["paths"]
     return sorted(
         f"{method.upper()} {path}" for path, methods in paths.items() for method in methods
     )
@@ -45,7 +45,7 @@ def call(client: Any, operation: str, headers: dict[str, str], audit_id: str) ->
     """Send ``operation`` as a well-formed request that would succeed with the right key, so
     that a missing check shows as a success."""
     method, template = operation.split(" ")
-    path = template.format(audit_id=audit_id, sample_id="s0", name="reviewer-bob")
+    path = template.format(audit_id=audit_id, sample_id="s0", row_index=0, name="reviewer-bob")
     options: dict[str, Any] = {}
     if operation == "POST /audits":
         options["files"] = {"file": ("data.csv", CSV)}
@@ -65,7 +65,7 @@ def test_every_operation_needs_a_key_and_admin_ones_an_admin_key(
     from service.auth.models import ApiKey
 
     audit_id = str(seed_audit())
-    every = operations(client)
+    every = operations(client, reviewer)
     assert set(every) >= PUBLIC | ADMIN, "a classified operation is no longer in the schema"
     wrong = {"Authorization": f"Bearer la_{uuid.uuid4().hex}"}
     requests = 0

@@ -30,10 +30,11 @@ IMAGES_LOADED = """() => [...document.querySelectorAll(".card img")]
 
 
 class Service:
-    def __init__(self, url: str, admin_key: str, reviewer_key: str) -> None:
+    def __init__(self, url: str, admin_key: str, reviewer_key: str, data_dir: Path) -> None:
         self.url = url
         self.admin_key = admin_key
         self.reviewer_key = reviewer_key
+        self.data_dir = data_dir  # its embedded database and uploads, for seeding audits
 
     def api(self, key: str) -> httpx.Client:
         return httpx.Client(

@@ -53,7 +53,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         while not ready(url):
             assert time.monotonic() < deadline, f"never ready:\n{log_path.read_text()[-3000:]}"
             time.sleep(0.2)
-        yield Service(url, admin_key, reviewer_key)
+        yield Service(url, admin_key, reviewer_key, root / "var")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

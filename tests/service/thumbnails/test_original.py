@@ -45,9 +45,9 @@ def test_the_original_is_served_losslessly_at_its_own_size(client, reviewer, dat
     again = client.get(url, headers=reviewer, params={"original": "true"})
     assert again.content == original.content
 
-    thumbnail = client.get(url, headers=reviewer, params={"size": 300})
+    thumbnail = client.get(url, headers=reviewer, params={"size": 512})
     assert thumbnail.headers["content-type"] == "image/jpeg"
-    assert Image.open(io.BytesIO(thumbnail.content)).size == (300, 40)
+    assert Image.open(io.BytesIO(thumbnail.content)).size == (512, 68)
 
 
 def test_a_damaged_stored_image_is_named_without_internals(client, reviewer, database, settings):

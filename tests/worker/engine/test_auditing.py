@@ -3,7 +3,8 @@ import pytest
 from sklearn.datasets import load_digits
 
 from formats import Dataset, DatasetError
-from worker.engine import AuditConfig, audit
+from formats.training_memory import training_memory_bytes
+from worker.engine import AuditConfig, Progress, audit
 
 
 def noisy_digits(
@@ -96,3 +97,18 @@ def test_corrections_relabel_and_exclude(blob_dataset):
     assert corrected.sample_ids[0] == "s0" and corrected.labels[0] == 2
     with pytest.raises(DatasetError, match="unknown class"):
         blob_dataset.with_corrections({"s0": "nope"}, set())
+
+
+def test_refuses_before_training_when_its_buffers_exceed_the_budget(blob_dataset):
+    config = AuditConfig(epochs=3, window=2)
+    needed = training_memory_bytes(
+        blob_dataset.n_samples, blob_dataset.n_classes, config, is_image=False
+    )
+    reports: list[Progress] = []
+    with pytest.raises(DatasetError) as caught:
+        audit(blob_dataset, config, progress=reports.append, max_training_bytes=needed - 1)
+    assert caught.value.code == "dataset_too_large_to_train"
+    assert reports == []
+    # At the budget exactly it trains.
+    result = audit(blob_dataset, config, max_training_bytes=needed)
+    assert result.flags.flagged.shape == (blob_dataset.n_samples,)

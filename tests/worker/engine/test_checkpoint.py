@@ -1,12 +1,16 @@
 """An interrupted audit resumes from its checkpoint and ends exactly as an uninterrupted one."""
 
 import logging
+import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from tests.worker.engine.conftest import blobs, stripes
 from worker.engine import AuditConfig, Progress, TrainingInterrupted, audit
+from worker.engine import checkpoint as checkpoint_module
+from worker.engine.checkpoint import remove_checkpoint
 
 
 def interrupted_after(epochs_done: int, reports: list[Progress]):
@@ -103,3 +107,79 @@ def test_ignores_a_checkpoint_of_other_labels_or_options(tmp_path, caplog):
             audit(dataset, options, progress=resumed.append, checkpoint_path=path)
         assert "other data or options" in caplog.text
         assert all(report.resumed_at is None for report in resumed)
+
+
+def window_files(path):
+    return sorted(p.name for p in path.parent.glob(f"{path.name}.window*.npy"))
+
+
+def test_the_window_is_written_beside_the_checkpoint_only_once_it_changes(tmp_path, monkeypatch):
+    # Nine epochs, a window of three: the first six leave the window's sums at zero, so no
+    # checkpoint writes them; from the seventh on one file holds them, the last one written.
+    monkeypatch.setattr(checkpoint_module, "MAX_OVERHEAD", float("inf"))  # save every epoch
+    dataset, config = blobs(40), AuditConfig(epochs=9, window=3, mode="dynamics", seed=1)
+    path = tmp_path / "checkpoint.pt"
+    # Stopped after epoch 5, then resumed and stopped again after epoch 8.
+    for stop_after, written in ((5, False), (3, True)):
+        reports: list[Progress] = []
+        with pytest.raises(TrainingInterrupted):
+            audit(
+                dataset,
+                config,
+                progress=reports.append,
+                checkpoint_path=path,
+                should_stop=interrupted_after(stop_after, reports),
+            )
+        state = torch.load(path, weights_only=True)
+        assert "recent" not in state
+        assert list(state["arrays"]) == (["window0"] if written else [])
+        assert window_files(path) == sorted(state["arrays"].values())
+    resumed = audit(dataset, config, checkpoint_path=path)
+    assert_same_result(resumed, audit(dataset, config))
+    remove_checkpoint(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ignores_a_checkpoint_whose_window_file_is_missing(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(checkpoint_module, "MAX_OVERHEAD", float("inf"))
+    dataset, config = blobs(20), AuditConfig(epochs=5, window=2, mode="dynamics")
+    path = tmp_path / "checkpoint.pt"
+    reports: list[Progress] = []
+    with pytest.raises(TrainingInterrupted):
+        audit(
+            dataset,
+            config,
+            progress=reports.append,
+            checkpoint_path=path,
+            should_stop=interrupted_after(4, reports),
+        )
+    assert window_files(path)
+    for file_name in window_files(path):
+        (tmp_path / file_name).unlink()
+    resumed: list[Progress] = []
+    with caplog.at_level(logging.WARNING, logger="worker.engine.checkpoint"):
+        result = audit(dataset, config, progress=resumed.append, checkpoint_path=path)
+    assert "array window0 unreadable" in caplog.text
+    assert all(report.resumed_at is None for report in resumed)
+    assert_same_result(result, audit(dataset, config))
+
+
+def test_training_stops_once_the_checkpoints_folder_is_removed(tmp_path, monkeypatch):
+    # An audit deleted mid-training loses its folder: the next save stops training rather
+    # than bring the folder back (or fail with an error).
+    monkeypatch.setattr(checkpoint_module, "MAX_OVERHEAD", float("inf"))
+    folder = tmp_path / "audit"
+    folder.mkdir()
+
+    def remove_after_the_second_epoch(report: Progress) -> None:
+        if report.epoch == 2 and folder.exists():
+            shutil.rmtree(folder)
+
+    with pytest.raises(TrainingInterrupted, match="was removed"):
+        audit(
+            blobs(20),
+            AuditConfig(epochs=5, window=2),
+            progress=remove_after_the_second_epoch,
+            checkpoint_path=folder / "checkpoint.pt",
+        )
+    assert not folder.exists()

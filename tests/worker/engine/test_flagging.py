@@ -7,11 +7,17 @@ from worker.engine.flagging import (
     flag_samples,
     flagged_confusion,
 )
-from worker.engine.train import RecordedView, TrainingHistory
+from worker.engine.history import RecordedView, TrainingHistory, Window
 
 
 def history(*epochs: list[list[float]]) -> np.ndarray:
     return np.asarray(epochs, dtype=np.float32)
+
+
+def flag_window(window, labels, *, views=(), **options):
+    """:func:`flag_samples` on full ``(W, n, c)`` windows, and the views they average."""
+    view_windows = [Window.of(view, labels) for view in views] or None
+    return flag_samples(Window.of(window, labels), labels, view_windows=view_windows, **options)
 
 
 def test_flags_only_samples_below_k_in_every_window_epoch():
@@ -21,7 +27,7 @@ def test_flags_only_samples_below_k_in_every_window_epoch():
         [[0.3, 0.7], [0.6, 0.4], [0.7, 0.3]],
         [[0.1, 0.9], [0.8, 0.2], [0.45, 0.55]],
     )
-    flags = flag_samples(window, labels, k=0.5)
+    flags = flag_window(window, labels, k=0.5)
     # Sample 0 always < 0.5; sample 1 (label 1) always < 0.5; sample 2 rose above k once.
     assert flags.flagged.tolist() == [True, True, False]
     assert flags.confidence == pytest.approx([0.2, (0.1 + 0.4 + 0.2) / 3, (0.4 + 0.7 + 0.45) / 3])
@@ -32,7 +38,7 @@ def test_flags_only_samples_below_k_in_every_window_epoch():
 def test_score_ranks_confident_contradictions_first():
     labels = np.array([0, 0, 0])
     window = history([[0.05, 0.95], [0.45, 0.55], [0.9, 0.1]])
-    flags = flag_samples(window, labels, k=0.5)
+    flags = flag_window(window, labels, k=0.5)
     assert np.argsort(-flags.score).tolist() == [0, 1, 2]
     assert flags.score == pytest.approx([0.95, 0.55, 0.1])
 
@@ -42,7 +48,7 @@ def test_score_averages_the_longer_history_when_given():
     labels = np.array([0, 0])
     window = history([[0.3, 0.7], [0.3, 0.7]])
     given_history = np.array([[0.2, 0.9], [0.3, 0.8], [0.3, 0.3]], dtype=np.float32)
-    flags = flag_samples(window, labels, k=0.5, given_histories=[given_history])
+    flags = flag_window(window, labels, k=0.5, given_histories=[given_history])
     assert flags.flagged.tolist() == [True, True]
     assert flags.score == pytest.approx([1 - 0.8 / 3, 1 - 2.0 / 3])
     assert flags.confidence == pytest.approx([0.3, 0.3])
@@ -60,8 +66,8 @@ def test_checked_mode_scores_with_every_model_but_flags_with_the_trained_one():
         return np.stack([first_class, 1 - first_class], axis=-1)
 
     views = (
-        RecordedView(trained_given, window(trained_given), 1.0),
-        RecordedView(held_out_given, window(held_out_given), 1.0),
+        RecordedView.of(trained_given, window(trained_given), 1.0),
+        RecordedView.of(held_out_given, window(held_out_given), 1.0),
     )
     checked = TrainingHistory(views, checked=True)
     flags = flag_recorded(checked, labels, k=0.5)
@@ -74,7 +80,7 @@ def test_checked_mode_scores_with_every_model_but_flags_with_the_trained_one():
 
 def test_single_epoch_window_is_out_of_fold_flagging():
     window = history([[0.3, 0.7], [0.6, 0.4]])
-    assert flag_samples(window, np.array([0, 0]), k=0.5).flagged.tolist() == [True, False]
+    assert flag_window(window, np.array([0, 0]), k=0.5).flagged.tolist() == [True, False]
 
 
 def test_automatic_k_flags_each_class_its_estimated_number_of_errors():
@@ -85,9 +91,9 @@ def test_automatic_k_flags_each_class_its_estimated_number_of_errors():
     window = history(
         [[p, 1 - p] for p in given0] + [[0.1, 0.9], [0.05, 0.95], [0.2, 0.8], [0.1, 0.9]]
     )
-    fixed = flag_samples(window, labels, k=0.5)
+    fixed = flag_window(window, labels, k=0.5)
     assert fixed.flagged.tolist() == [False] * 3 + [True] * 3 + [False] * 4
-    automatic = flag_samples(window, labels)
+    automatic = flag_window(window, labels)
     assert automatic.estimated_errors.tolist() == [2, 0]
     assert automatic.flagged.tolist() == [False] * 4 + [True] * 2 + [False] * 4
     # k is the lowest given-label probability left unflagged, at most 0.5.
@@ -107,7 +113,7 @@ def test_automatic_k_flags_the_smallest_of_several_estimates_per_class():
         [[p, 1 - p] for p in second_given0] + [[0.9, 0.1], [0.9, 0.1], [0.2, 0.8], [0.1, 0.9]]
     )
     assert estimate_label_errors(second, labels, 2).tolist() == [1, 2]
-    flags = flag_samples(window, labels, counted_probabilities=[window.mean(axis=0), second])
+    flags = flag_window(window, labels, counted_probabilities=[window.mean(axis=0), second])
     assert flags.estimated_errors.tolist() == [1, 0]
     # Class 0's one flag is its least confident sample in the window.
     assert np.flatnonzero(flags.flagged).tolist() == [4]
@@ -117,7 +123,7 @@ def test_automatic_k_never_exceeds_one_half():
     # Everything is estimated wrong, but a sample the model agrees with is never flagged.
     labels = np.array([0, 0, 1, 1])
     window = history([[0.45, 0.55], [0.6, 0.4], [0.9, 0.1], [0.9, 0.1]])
-    flags = flag_samples(window, labels)
+    flags = flag_window(window, labels)
     assert flags.thresholds[0] == pytest.approx(0.5)
     assert flags.flagged.tolist() == [True, False, True, True]
 
@@ -137,14 +143,14 @@ def test_learned_flips_are_counted_and_read_the_held_out_way():
     labels = np.array([0] * 10 + [1] * 10)
     in_sample, held_out = two_views([0.95] * 6 + [0.99] * 4, [0.9] * 6 + [0.04] * 4)
     averaged = (in_sample + held_out) / 2
-    plain = flag_samples(averaged, labels)
+    plain = flag_window(averaged, labels)
     assert plain.estimated_errors.tolist() == [0, 0]
     assert not plain.flagged.any()
-    flags = flag_samples(averaged, labels, view_windows=[in_sample, held_out])
+    flags = flag_window(averaged, labels, views=[in_sample, held_out])
     assert flags.estimated_errors.tolist() == [4, 0]
     assert np.flatnonzero(flags.flagged).tolist() == [6, 7, 8, 9]
     # A fixed k reads the average as it is.
-    fixed = flag_samples(averaged, labels, k=0.5, view_windows=[in_sample, held_out])
+    fixed = flag_window(averaged, labels, k=0.5, views=[in_sample, held_out])
     assert not fixed.flagged.any()
 
 
@@ -154,7 +160,7 @@ def test_hard_clean_samples_are_not_taken_for_learned_flips():
     labels = np.array([0] * 10 + [1] * 10)
     in_sample, held_out = two_views([0.95] * 6 + [0.3] * 4, [0.9] * 6 + [0.04] * 4)
     averaged = (in_sample + held_out) / 2
-    flags = flag_samples(averaged, labels, view_windows=[in_sample, held_out])
+    flags = flag_window(averaged, labels, views=[in_sample, held_out])
     assert flags.estimated_errors.tolist() == [0, 0]
     assert not flags.flagged.any()
 
@@ -169,7 +175,7 @@ def test_flips_without_a_direction_are_not_taken_for_learned_flips():
     held_out = history([[p, 1 - p] for p in held] + [[1 - p, p] for p in held])
     averaged = (in_sample + held_out) / 2
     assert estimate_label_errors(held_out[0], labels, 2).tolist() == [4, 4]
-    flags = flag_samples(averaged, labels, view_windows=[in_sample, held_out])
+    flags = flag_window(averaged, labels, views=[in_sample, held_out])
     assert flags.estimated_errors.tolist() == [0, 0]
     assert not flags.flagged.any()
 
@@ -180,7 +186,7 @@ def test_a_few_one_way_contradictions_are_not_taken_for_learned_flips():
     in_sample, held_out = two_views([0.95] * 38 + [0.99] * 2, [0.9] * 38 + [0.04] * 2)
     averaged = (in_sample + held_out) / 2
     assert estimate_label_errors(held_out[0], labels, 2).tolist() == [2, 0]
-    flags = flag_samples(averaged, labels, view_windows=[in_sample, held_out])
+    flags = flag_window(averaged, labels, views=[in_sample, held_out])
     assert flags.estimated_errors.tolist() == [0, 0]
     assert not flags.flagged.any()
 
@@ -205,7 +211,7 @@ def test_disagreement_spread_over_several_classes_is_not_taken_for_learned_flips
     for partners, learned in (([1, 1, 1, 2, 2, 2, 3, 3], False), ([1] * 8, True)):
         in_sample, held_out = views(partners)
         assert estimate_label_errors(held_out[0], labels, 4)[0] == 8
-        flags = flag_samples((in_sample + held_out) / 2, labels, view_windows=[in_sample, held_out])
+        flags = flag_window((in_sample + held_out) / 2, labels, views=[in_sample, held_out])
         assert flags.estimated_errors[0] == (8 if learned else 0)
         assert flags.flagged[12:20].all() == learned
         assert not flags.flagged[:12].any()
@@ -231,6 +237,6 @@ def test_error_estimate_counts_confident_off_diagonal_samples():
 def test_confusion_counts_flagged_given_to_suggested():
     labels = np.array([0, 1, 2, 0])
     window = history([[0.1, 0.9, 0.0], [0.0, 0.1, 0.9], [0.0, 0.0, 1.0], [0.1, 0.0, 0.9]])
-    flags = flag_samples(window, labels, k=0.5)
+    flags = flag_window(window, labels, k=0.5)
     confusion = flagged_confusion(flags, labels, 3)
     assert confusion.tolist() == [[0, 1, 1], [0, 0, 1], [0, 0, 0]]

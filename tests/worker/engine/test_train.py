@@ -20,8 +20,10 @@ def tensors_of(dataset):
 def test_records_every_epoch_and_the_window(blob_dataset):
     history = record_training(tensors_of(blob_dataset), AuditConfig(epochs=6, window=3))
     assert history.given_probability.shape == (6, blob_dataset.n_samples)
-    assert history.window_probabilities.shape == (3, blob_dataset.n_samples, 3)
-    np.testing.assert_allclose(history.window_probabilities.sum(axis=2), 1.0, atol=1e-5)
+    assert history.window.given.shape == (3, blob_dataset.n_samples)
+    np.testing.assert_array_equal(history.window.given, history.given_probability[-3:])
+    assert history.mean_probabilities.shape == (blob_dataset.n_samples, 3)
+    np.testing.assert_allclose(history.mean_probabilities.sum(axis=1), 1.0, atol=1e-5)
     # Separable blobs: the given label ends up confident.
     assert history.given_probability[-1].mean() > 0.9
 
@@ -65,8 +67,8 @@ def test_crossval_records_each_fold_out_of_sample_after_every_epoch(blob_dataset
     config = AuditConfig(epochs=3, window=2, folds=3, mode="crossval")
     history = record_training(tensors_of(blob_dataset), config, progress=reports.append)
     assert history.given_probability.shape == (3, blob_dataset.n_samples)
-    assert history.window_probabilities.shape == (2, blob_dataset.n_samples, 3)
-    np.testing.assert_allclose(history.window_probabilities.sum(axis=2), 1.0, atol=1e-5)
+    assert history.window.given.shape == (2, blob_dataset.n_samples)
+    np.testing.assert_allclose(history.mean_probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert [r.stage for r in reports[::3]] == ["fold 1/3", "fold 2/3", "fold 3/3"]
     assert reports[-1].fraction == pytest.approx(1.0)
 
@@ -89,7 +91,7 @@ def test_combined_mode_records_in_sample_then_each_held_out_fold(stripe_dataset)
     config = AuditConfig(epochs=2, window=2)
     history = record_training(tensors_of(stripe_dataset), config, progress=reports.append)
     assert history.given_probability.shape == (2, stripe_dataset.n_samples)
-    np.testing.assert_allclose(history.window_probabilities.sum(axis=2), 1.0, atol=1e-5)
+    np.testing.assert_allclose(history.mean_probabilities.sum(axis=1), 1.0, atol=1e-5)
     stages = [(r.stage, r.epoch) for r in reports]
     assert stages == [
         (stage, epoch)
@@ -127,8 +129,8 @@ def test_combined_mode_averages_the_trained_and_the_held_out_models_and_checked_
     assert len(histories["combined"].counted_probabilities) == 1
     # Combined mode's flags can look at each of the views it averages; checked mode's read one.
     in_sample, held_out_window = histories["combined"].averaged_views
-    np.testing.assert_array_equal(in_sample[-1][flipped, labels[flipped]], given["dynamics"])
-    assert held_out_window[-1][flipped, labels[flipped]].max() < 0.1
+    np.testing.assert_array_equal(in_sample.given[-1][flipped], given["dynamics"])
+    assert held_out_window.given[-1][flipped].max() < 0.1
     assert histories["checked"].averaged_views is None
 
 
@@ -153,7 +155,7 @@ def test_checked_mode_trains_its_held_out_models_half_the_epochs(blob_dataset):
     assert trained.given_probability.shape == (4, blob_dataset.n_samples)
     assert held_out.given_probability.shape == (2, blob_dataset.n_samples)
     assert history.given_probability is trained.given_probability
-    np.testing.assert_allclose(held_out.window_probabilities.sum(axis=2), 1.0, atol=1e-5)
+    np.testing.assert_allclose(held_out.window_mean.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_stratified_folds_balance_each_class():

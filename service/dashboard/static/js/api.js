@@ -52,11 +52,6 @@ function query(params) {
   return kept.length ? `?${new URLSearchParams(kept)}` : "";
 }
 
-/** Sample ids may be image paths: keep their slashes, escape the rest. */
-export function samplePath(auditId, sampleId) {
-  return `/audits/${auditId}/samples/${sampleId.split("/").map(encodeURIComponent).join("/")}`;
-}
-
 /**
  * POST a dataset as multipart with XMLHttpRequest, whose upload events (unlike fetch's)
  * report progress: ``onProgress(sentBytes, totalBytes)``. Resolves to the new audit.
@@ -90,7 +85,8 @@ export const api = {
   audit: (auditId) => request("GET", `/audits/${auditId}`),
   statistics: (auditId) => request("GET", `/audits/${auditId}/statistics`),
   samples: (auditId, params) => request("GET", `/audits/${auditId}/samples${query(params)}`),
-  sample: (auditId, sampleId) => request("GET", samplePath(auditId, sampleId)),
+  // By row, not by id: the browser rewrites ids such as "a/../b" or "." in a URL's path.
+  sample: (auditId, rowIndex) => request("GET", `/audits/${auditId}/rows/${rowIndex}`),
   examples: (auditId) => request("GET", `/audits/${auditId}/examples`),
   review: (auditId, items) => request("POST", `/audits/${auditId}/reviews`, { items }),
   reaudit: (auditId) => request("POST", `/audits/${auditId}/reaudit`, {}),

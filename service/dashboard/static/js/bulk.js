@@ -1,7 +1,7 @@
 // Selecting several cards (click, shift-click for a range) and applying one decision to all
 // of them in one batch (one request, all or nothing, undone together).
 
-import { byId, h } from "./dom.js";
+import { byId, h, isolate } from "./dom.js";
 
 export class Bulk {
   /** ``order()`` lists the shown sample ids; ``apply(ids, action, label)`` decides. */
@@ -11,7 +11,7 @@ export class Bulk {
     this.order = order;
     this.repaint = repaint;
     const relabel = byId("bulk-relabel");
-    relabel.append(...classes.map((name) => h("option", { value: name, text: name })));
+    relabel.append(...classes.map((name) => h("option", { value: name, text: isolate(name) })));
     byId("bulk-bar").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-bulk]");
       if (button) this.applyAll(apply, button.dataset.bulk);

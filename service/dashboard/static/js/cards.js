@@ -2,7 +2,7 @@
 // while it loads) or the row's key feature values, the given and suggested labels, the
 // model's confidence and score, the decision, and buttons for each decision.
 
-import { format, h } from "./dom.js";
+import { format, h, isolate, revealed } from "./dom.js";
 import { evidence, suggestedProbability } from "./evidence.js";
 
 const DECISION_TEXT = {
@@ -17,8 +17,8 @@ const TINY_IMAGE_PX = 128; // smaller images are scaled up with crisp pixels
 export function describeDecision(review) {
   if (!review.action) return "Pending";
   const text = DECISION_TEXT[review.action];
-  const label = review.action === "exclude" ? "" : ` → ${review.final_label}`;
-  return `${text}${label}${review.reviewed_by ? ` · by ${review.reviewed_by}` : ""}`;
+  const label = review.action === "exclude" ? "" : ` → ${isolate(review.final_label)}`;
+  return `${text}${label}${review.reviewed_by ? ` · by ${isolate(review.reviewed_by)}` : ""}`;
 }
 
 export function shortId(sampleId) {
@@ -35,7 +35,7 @@ function thumbnail(sample, size, alt) {
 
 function featureList(features) {
   return h("dl", { class: "features" }, Object.entries(features).map(([name, value]) => h("div", {},
-    h("dt", { text: name }), h("dd", { text: String(Number(Number(value).toPrecision(4))) }))));
+    h("dt", { title: name, userText: name }), h("dd", { text: String(Number(Number(value).toPrecision(4))) }))));
 }
 
 /** What the sample is: its image, or its feature values (larger in the large view, which
@@ -44,7 +44,7 @@ export function media(sample, { large = false } = {}) {
   const box = h("div", { class: `media ${large ? "media-large" : ""}` });
   if (sample.image_url) {
     box.classList.add("is-image");
-    box.append(thumbnail(sample, 256, `Sample ${sample.sample_id}`));
+    box.append(thumbnail(sample, 256, `Sample ${isolate(sample.sample_id)}`));
   } else if (sample.features) {
     box.classList.add("is-table");
     box.append(featureList(sample.features));
@@ -59,11 +59,11 @@ export function actionButtons(sample, classes) {
   return h("div", { class: "decide" },
     h("button", {
       type: "button", class: "button small decide-accept", "data-action": "accept",
-      "aria-label": `Accept the suggested label ${sample.suggested_label}`, title: "Accept the suggestion (a)",
+      "aria-label": `Accept the suggested label ${isolate(sample.suggested_label)}`, title: "Accept the suggestion (a)",
     }, "Accept ", h("kbd", { text: "a" })),
     h("button", {
       type: "button", class: "button small decide-keep", "data-action": "keep",
-      "aria-label": `Keep the given label ${sample.given_label}`, title: "Keep the given label (k)",
+      "aria-label": `Keep the given label ${isolate(sample.given_label)}`, title: "Keep the given label (k)",
     }, "Keep ", h("kbd", { text: "k" })),
     h("button", {
       type: "button", class: "button small decide-exclude", "data-action": "exclude",
@@ -71,12 +71,12 @@ export function actionButtons(sample, classes) {
     }, "Exclude ", h("kbd", { text: "x" })),
     h("select", { class: "relabel", "data-action": "relabel", "aria-label": "Relabel to" },
       h("option", { value: "", text: "Relabel…" }),
-      classes.map((name, i) => h("option", { value: name, text: i < 9 ? `${i + 1}  ${name}` : name }))));
+      classes.map((name, i) => h("option", { value: name, text: i < 9 ? `${i + 1}  ${isolate(name)}` : isolate(name) }))));
 }
 
 /** The classes with their relabel keys: "1 bolt", "2 nut"… (keys go up to 9). */
 export function classKeys(classes) {
-  return classes.map((name, i) => h("li", {}, i < 9 ? h("kbd", { text: String(i + 1) }) : null, h("span", { text: name })));
+  return classes.map((name, i) => h("li", {}, i < 9 ? h("kbd", { text: String(i + 1) }) : null, h("span", { title: name, userText: name })));
 }
 
 /** The labels and numbers of a sample; shared by the card and the large view. */
@@ -84,11 +84,11 @@ export function facts(sample) {
   const probability = suggestedProbability(sample);
   return [
     h("div", { class: "label-change" },
-      h("span", { class: "label label-given", title: "given label", text: sample.given_label }),
+      h("span", { class: "label label-given", title: `given label: ${isolate(sample.given_label)}`, userText: sample.given_label }),
       h("span", { class: "arrow", "aria-hidden": "true", text: "→" }),
       // The suggestion and its probability wrap as one.
       h("span", { class: "suggestion" },
-        h("span", { class: "label label-suggested", title: "suggested label", text: sample.suggested_label }),
+        h("span", { class: "label label-suggested", title: `suggested label: ${isolate(sample.suggested_label)}`, userText: sample.suggested_label }),
         probability === null ? null : h("span", {
           class: "suggested-probability", title: "the model's probability of the suggested label over the flag window",
           text: format.percent(probability),
@@ -105,8 +105,8 @@ const PRIOR_TEXT = { accept: "Accepted as", relabel: "Relabeled to", keep: "Kept
 
 /** "Relabeled to inclusion by ana, round 1": a decision of an earlier round (re-audits). */
 export function describePrior(prior) {
-  const label = prior.action === "exclude" ? "" : ` ${prior.label}`;
-  return `${PRIOR_TEXT[prior.action]}${label}${prior.reviewed_by ? ` by ${prior.reviewed_by}` : ""}, round ${prior.round}`;
+  const label = prior.action === "exclude" ? "" : ` ${isolate(prior.label)}`;
+  return `${PRIOR_TEXT[prior.action]}${label}${prior.reviewed_by ? ` by ${isolate(prior.reviewed_by)}` : ""}, round ${prior.round}`;
 }
 
 function priorNote(sample) {
@@ -120,8 +120,8 @@ export function card(sample, classes) {
     media(sample),
     h("div", { class: "card-body" },
       h("div", { class: "card-top" },
-        h("input", { type: "checkbox", class: "select", "aria-label": `Select sample ${sample.sample_id}` }),
-        h("span", { class: "sample-name", title: sample.sample_id, text: shortId(sample.sample_id) })),
+        h("input", { type: "checkbox", class: "select", "aria-label": `Select sample ${isolate(sample.sample_id)}` }),
+        h("span", { class: "sample-name", title: isolate(revealed(sample.sample_id)), userText: revealed(shortId(sample.sample_id)) })),
       facts(sample),
       priorNote(sample),
       evidence(sample),
@@ -138,7 +138,7 @@ export function paint(element, sample, review, { saving = false, selected = fals
   decision.textContent = describeDecision(review) + (saving ? " · saving…" : "");
   const box = element.querySelector("input.select");
   if (box) box.checked = selected;
-  element.setAttribute("aria-label", `${sample.sample_id}: given ${sample.given_label}, suggested ` +
-    `${sample.suggested_label}, confidence in the given label ${format.percent(sample.confidence)}, ${describeDecision(review)}` +
+  element.setAttribute("aria-label", `${isolate(sample.sample_id)}: given ${isolate(sample.given_label)}, suggested ` +
+    `${isolate(sample.suggested_label)}, confidence in the given label ${format.percent(sample.confidence)}, ${describeDecision(review)}` +
     (sample.prior_review ? `, earlier round: ${describePrior(sample.prior_review)}` : ""));
 }

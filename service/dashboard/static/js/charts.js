@@ -1,7 +1,7 @@
 // Inline SVG charts for the overview, readable without hovering: every bar carries its
 // number, axes are titled, and colours come from classes in charts.css.
 
-import { format, h, setVar, svg } from "./dom.js";
+import { format, h, isolate, named, setVar, svg } from "./dom.js";
 
 export const CHAR_WIDTH = 7; // about one character of the 12px chart font, for label room
 export const WIDTH = 520; // the viewBox width; the SVG scales to its panel
@@ -55,9 +55,9 @@ export function barChart(container, entries, { axisTitle, label, link }) {
   const bars = sorted.map((entry, i) => {
     const y = top + i * rowHeight;
     const linked = link && entry.value > 0;
-    return svg(linked ? "a" : "g", linked ? { href: link(entry), class: "bar-link", "aria-label": `${entry.label} ${format.count(entry.value)}: review these flagged samples` } : {},
-      svg("title", {}, `${entry.label}: ${entry.value}`),
-      text(left - 8, y + rowHeight / 2 + 4, entry.label, "axis-label", "end"),
+    return svg(linked ? "a" : "g", linked ? { href: link(entry), class: "bar-link", "aria-label": `${isolate(entry.label)} ${format.count(entry.value)}: review these flagged samples` } : {},
+      svg("title", {}, `${isolate(entry.label)}: ${entry.value}`),
+      text(left - 8, y + rowHeight / 2 + 4, named(entry.label, Math.floor((left - 16) / CHAR_WIDTH)), "axis-label", "end"),
       svg("rect", {
         x: left, y: y + rowHeight * 0.2, width: Math.max(scale(entry.value) - left, 1),
         height: rowHeight * 0.6, rx: 3, class: "bar-errors",

@@ -4,7 +4,7 @@
 // Undo sends the state before the last decision ("clear" when the sample was pending).
 
 import { api } from "./api.js";
-import { toast } from "./dom.js";
+import { isolate, revealed, toast } from "./dom.js";
 import { describeDecision, shortId } from "./cards.js";
 
 function finalLabel(sample, action, label) {
@@ -104,11 +104,11 @@ export class Decisions {
   /** Show the other reviewers' decisions, and send ours for the samples nobody touched. */
   async resolveConflicts(items, conflicts) {
     const taken = new Set(conflicts.map((conflict) => conflict.sample_id));
-    const fresh = await Promise.all([...taken].map((id) => api.sample(this.auditId, id)));
+    const fresh = await Promise.all([...taken].map((id) => api.sample(this.auditId, this.records.get(id).sample.row_index)));
     for (const sample of fresh) this.settle(sample);
     const first = fresh[0];
     const others = fresh.length > 1 ? ` (and ${fresh.length - 1} more)` : "";
-    toast(`${first.review.reviewed_by ?? "Another reviewer"} changed ${shortId(first.sample_id)} first${others}: ` +
+    toast(`${first.review.reviewed_by ? isolate(first.review.reviewed_by) : "Another reviewer"} changed ${isolate(revealed(shortId(first.sample_id)))} first${others}: ` +
       `${describeDecision(first.review)}. Their decision is kept; yours was not saved.`, "warning");
     const rest = items.filter((item) => !taken.has(item.sample_id));
     return rest.length ? this.post(rest, null) : 0;

@@ -2,7 +2,7 @@
 // (a curve with the class's threshold k and the flag window marked), the classes the model
 // prefers, and one plain sentence that says the same.
 
-import { format, h, svg } from "./dom.js";
+import { format, h, isolate, named, svg } from "./dom.js";
 
 const SPARK = { width: 200, height: 44, pad: { left: 2, right: 2, top: 4, bottom: 4 } };
 const CURVE = { width: 560, height: 200, pad: { left: 34, right: 10, top: 10, bottom: 26 } };
@@ -27,12 +27,12 @@ export function reason(sample) {
   const epochs = format.plural(sample.window.length, "epoch");
   const k = sample.threshold === null || sample.threshold === undefined ? "k" : `k = ${format.decimal(sample.threshold)}`;
   const confidence = highest < (sample.threshold ?? 1)
-    ? `Confidence in “${sample.given_label}” never above ${k} in the last ${epochs} (at most ${format.percent(highest)})`
-    : `Confidence in “${sample.given_label}” reached ${format.percent(highest)} in the last ${epochs}, above ${k}`;
+    ? `Confidence in “${named(sample.given_label)}” never above ${k} in the last ${epochs} (at most ${format.percent(highest)})`
+    : `Confidence in “${named(sample.given_label)}” reached ${format.percent(highest)} in the last ${epochs}, above ${k}`;
   const probability = suggestedProbability(sample);
   const model = sample.suggested_label === sample.given_label
-    ? `the model agrees with “${sample.given_label}”`
-    : `the model says “${sample.suggested_label}”`;
+    ? `the model agrees with “${named(sample.given_label)}”`
+    : `the model says “${named(sample.suggested_label)}”`;
   return `${confidence}; ${model}${probability === null ? "" : ` at ${format.percent(probability)}`}.`;
 }
 
@@ -53,7 +53,7 @@ export function confidenceChart(sample, { large = false } = {}) {
   const threshold = k === null || k === undefined ? null : svg("line", {
     class: "threshold", x1: pad.left, x2: width - pad.right, y1: y(k), y2: y(k),
   });
-  const label = `Confidence in the given label “${sample.given_label}” after each of ${epochs} epochs` +
+  const label = `Confidence in the given label “${isolate(sample.given_label)}” after each of ${epochs} epochs` +
     `${k === null || k === undefined ? "" : `, threshold k = ${format.decimal(k)}`}` +
     `${flagWindow.length ? `, flag window epochs ${flagWindow[0]}–${flagWindow.at(-1)}` : ""}`;
   const parts = [svg("title", {}, label), shade, threshold,
@@ -85,7 +85,7 @@ export function topClasses(sample) {
   if (!sample.top_classes?.length) return null;
   return h("ol", { class: "top-classes", "aria-label": "The model's most probable classes over the flag window" },
     sample.top_classes.map((item) => h("li", { class: item.label === sample.given_label ? "is-given" : null },
-      h("span", { class: "top-label", text: item.label }),
+      h("span", { class: "top-label", title: item.label, userText: item.label }),
       h("span", { class: "top-probability", text: format.percent(item.probability) }))));
 }
 

@@ -3,7 +3,7 @@
 // see what a typical "scratches" looks like next to the sample in question. A strip shows
 // one example large and the others small; a key steps through them.
 
-import { h } from "./dom.js";
+import { h, isolate, named, revealed } from "./dom.js";
 
 const PREVIEW_PX = 256;
 const THUMB_PX = 96;
@@ -16,10 +16,10 @@ export class ExampleStrip {
     this.preview = h("img", { class: "example-preview", alt: "", decoding: "async" });
     this.caption = h("figcaption", { class: "example-caption" });
     this.thumbs = this.examples.map((example, index) => h("button", {
-      type: "button", class: "example-thumb", "aria-label": `Example ${index + 1}: ${example.sample_id}`,
+      type: "button", class: "example-thumb", "aria-label": `Example ${index + 1}: ${isolate(example.sample_id)}`,
       onclick: () => this.show(index),
     }, h("img", { src: `${example.image_url}?size=${THUMB_PX}`, alt: "", loading: "lazy" })));
-    const title = role === "given" ? `Typical “${label}” (the given label)` : `Typical “${label}” (the suggestion)`;
+    const title = role === "given" ? `Typical “${named(label)}” (the given label)` : `Typical “${named(label)}” (the suggestion)`;
     this.element = h("section", { class: `examples examples-${role}`, "aria-label": title },
       h("h3", {}, title, " ", h("kbd", { text: key }), h("span", { class: "visually-hidden", text: ` steps through them` })),
       this.examples.length
@@ -32,8 +32,8 @@ export class ExampleStrip {
     this.active = (index + this.examples.length) % this.examples.length;
     const example = this.examples[this.active];
     this.preview.src = `${example.image_url}?size=${PREVIEW_PX}`;
-    this.preview.alt = `Reference example ${example.sample_id}`;
-    this.caption.textContent = `${this.active + 1} of ${this.examples.length} · ${example.sample_id.split("/").at(-1)}`;
+    this.preview.alt = `Reference example ${isolate(example.sample_id)}`;
+    this.caption.textContent = `${this.active + 1} of ${this.examples.length} · ${isolate(revealed(example.sample_id.split("/").at(-1)))}`;
     this.thumbs.forEach((thumb, i) => thumb.classList.toggle("is-active", i === this.active));
     this.element.dataset.active = String(this.active);
   }

@@ -2,7 +2,7 @@
 // every cell: which classes the labelers mix up, at a glance.
 
 import { CHAR_WIDTH, WIDTH, chart, empty, text } from "./charts.js";
-import { svg } from "./dom.js";
+import { isolate, named, svg } from "./dom.js";
 
 const MAX_CLASSES = 12; // beyond this the cells get too small to read; show the busiest
 
@@ -36,6 +36,8 @@ export function heatmap(container, allClasses, cells, link) {
   const counts = new Map(cells.map((cell) => [`${cell.given}\u0000${cell.suggested}`, cell.count]));
   const max = Math.max(...cells.map((cell) => cell.count));
   const labelRoom = Math.min(140, 12 + CHAR_WIDTH * Math.max(...classes.map((name) => name.length)));
+  // A longer name is cut to the room (its cells' titles carry all of it).
+  const shown = (name) => named(name, Math.floor((labelRoom - 12) / CHAR_WIDTH));
   const size = Math.min(56, (WIDTH - 36 - labelRoom) / classes.length);
   // Centred: the axis title, the row labels and the grid, with the slack split both sides.
   const left = 28 + labelRoom + Math.max(0, (WIDTH - 36 - labelRoom - size * classes.length) / 2);
@@ -54,11 +56,11 @@ export function heatmap(container, allClasses, cells, link) {
     parts.push(svg("text", {
       x, y: top - 8, class: "axis-label", "text-anchor": "start",
       transform: `rotate(-40 ${x} ${top - 8})`,
-    }, name));
+    }, shown(name)));
   });
   classes.forEach((given, row) => {
     const y = top + row * size;
-    parts.push(text(left - 8, y + size / 2 + 4, given, "axis-label", "end"));
+    parts.push(text(left - 8, y + size / 2 + 4, shown(given), "axis-label", "end"));
     classes.forEach((suggested, column) => {
       const x = left + column * size;
       const count = counts.get(`${given}\u0000${suggested}`) ?? 0;
@@ -66,10 +68,10 @@ export function heatmap(container, allClasses, cells, link) {
       const t = count / max;
       const linked = !diagonal && count > 0;
       const props = linked
-        ? { href: link(given, suggested), class: "cell-link", "aria-label": `${count} flagged ${given} → ${suggested}: review them` }
+        ? { href: link(given, suggested), class: "cell-link", "aria-label": `${count} flagged ${isolate(given)} → ${isolate(suggested)}: review them` }
         : {};
       parts.push(svg(linked ? "a" : "g", props,
-        svg("title", {}, diagonal ? `${given}: same label` : `${count} flagged ${given} → ${suggested}`),
+        svg("title", {}, diagonal ? `${isolate(given)}: same label` : `${count} flagged ${isolate(given)} → ${isolate(suggested)}`),
         svg("rect", {
           x: x + 1, y: y + 1, width: size - 2, height: size - 2, rx: 3,
           class: diagonal ? "cell-diagonal" : "cell", fill: diagonal ? null : heat(count ? 0.15 + 0.85 * t : 0),

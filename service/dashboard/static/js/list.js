@@ -1,7 +1,7 @@
 // The audits list: newest first, refreshed while audits run, with the admin's upload form.
 
 import { api } from "./api.js";
-import { byId, format, h, poll, toast } from "./dom.js";
+import { byId, format, h, isolate, poll, revealed, toast } from "./dom.js";
 import { ACTIVE, statusCell } from "./status.js";
 import { initUpload } from "./upload.js";
 
@@ -19,10 +19,10 @@ const rendered = new Map(); // audit id -> {json, row}, so unchanged rows keep f
 const uploadedHere = new Set(); // audits this page uploaded, highlighted
 
 function nameCell(audit) {
-  const detail = [audit.dataset.kind === "image" ? "Images" : "Table", audit.dataset.filename];
+  const detail = [audit.dataset.kind === "image" ? "Images" : "Table", isolate(revealed(audit.dataset.filename))];
   if (audit.dataset.class_names) detail.push(`${audit.dataset.class_names.length} classes`);
   return h("td", { class: "name-cell" },
-    h("a", { href: `/audits/${audit.id}`, class: "audit-link", text: audit.name }),
+    h("a", { href: `/audits/${audit.id}`, class: "audit-link", userText: audit.name }),
     audit.parent_id ? h("span", { class: "tag", text: "re-audit" }) : null,
     h("span", { class: "sub", text: detail.join(" · ") }));
 }
@@ -38,13 +38,13 @@ function actionsCell(audit) {
   if (audit.status === "succeeded") {
     actions.append(h("a", {
       class: "button small", href: `/audits/${audit.id}/review`,
-      "aria-label": `Review ${audit.name}`, text: "Review",
+      "aria-label": `Review ${isolate(audit.name)}`, text: "Review",
     }));
   }
   if (isAdmin) {
     actions.append(h("button", {
       type: "button", class: "button small ghost danger", text: "Delete",
-      "aria-label": `Delete ${audit.name}`, onclick: () => removeAudit(audit),
+      "aria-label": `Delete ${isolate(audit.name)}`, onclick: () => removeAudit(audit),
     }));
   }
   return actions;
@@ -110,13 +110,13 @@ async function loadOlder() {
 }
 
 async function removeAudit(audit) {
-  if (!confirm(`Delete "${audit.name}" with its samples and reviews? This cannot be undone.`)) return;
+  if (!confirm(`Delete "${isolate(audit.name)}" with its samples and reviews? This cannot be undone.`)) return;
   try {
     await api.remove(audit.id);
     newest = newest.filter((a) => a.id !== audit.id);
     older = older.filter((a) => a.id !== audit.id);
     render();
-    toast(`Deleted ${audit.name}.`, "success");
+    toast(`Deleted ${isolate(audit.name)}.`, "success");
   } catch (error) {
     toast(`Could not delete: ${error.message}`, "error");
   }

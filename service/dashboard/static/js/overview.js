@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { barChart, histogram, reviewProgress } from "./charts.js";
-import { byId, format, h, poll, toast } from "./dom.js";
+import { balanced, byId, format, h, isolate, poll, revealed, toast } from "./dom.js";
 import { heatmap } from "./heatmap.js";
 import { ACTIVE, progressBar, statusPill } from "./status.js";
 
@@ -20,8 +20,8 @@ function describe(current) {
   const kind = dataset.kind === "image" ? "images" : "table";
   const epochs = config.epochs ? `${config.epochs} epochs` : "automatic epochs";
   return [
-    `Uploaded by ${current.created_by} ${format.ago(current.created_at)}`,
-    [dataset.filename, kind, classes, format.bytes(dataset.size_bytes)].filter(Boolean).join(", "),
+    `Uploaded by ${isolate(current.created_by)} ${format.ago(current.created_at)}`,
+    [dataset.filename && isolate(revealed(dataset.filename)), kind, classes, format.bytes(dataset.size_bytes)].filter(Boolean).join(", "),
     `loss ${config.loss}, ${config.k == null ? "k per class" : `k ${config.k}`}, ${epochs}`,
   ].join(" · ");
 }
@@ -138,7 +138,7 @@ async function refresh() {
   const previous = audit;
   audit = await api.audit(auditId);
   byId("audit-status").replaceChildren(statusPill(audit.status));
-  byId("audit-name").textContent = audit.name;
+  byId("audit-name").textContent = balanced(audit.name);
   byId("audit-meta").textContent = describe(audit);
   byId("audit-notices").replaceChildren(...notices(audit));
   showActions(audit);
@@ -176,7 +176,7 @@ async function reaudit(button) {
     byId("audit-notices").append(h("p", { class: "notice notice-success", role: "status" },
       decided ? `Re-audit started with ${format.plural(decided, "decision")} applied: `
         : "Re-audit started with no decisions to apply (the labels are as uploaded): ",
-      h("a", { href: `/audits/${child.id}`, id: "reaudit-link", text: child.name }), "."));
+      h("a", { href: `/audits/${child.id}`, id: "reaudit-link", userText: child.name }), "."));
     toast("Re-audit queued.", "success");
   } catch (error) {
     toast(`Could not start the re-audit: ${error.message}`, "error");

@@ -6,7 +6,7 @@ import { Bulk } from "./bulk.js";
 import { describeThresholds } from "./charts.js";
 import { card, classKeys, paint } from "./cards.js";
 import { Decisions } from "./decisions.js";
-import { byId, format, h, toast } from "./dom.js";
+import { byId, format, h, isolate, toast } from "./dom.js";
 import { bindKeys } from "./keys.js";
 import { Viewer } from "./viewer.js";
 
@@ -244,7 +244,7 @@ function onRelabelChoice(event) {
 function showLegend() {
   byId("class-legend").replaceChildren(...classKeys(state.classes));
   for (const id of [FILTERS.given, FILTERS.suggested]) {
-    byId(id).append(...state.classes.map((name) => h("option", { value: name, text: name })));
+    byId(id).append(...state.classes.map((name) => h("option", { value: name, text: isolate(name) })));
   }
 }
 

@@ -1,7 +1,7 @@
 // An audit's status as the list and the overview show it: a pill, and while it runs a
 // progress bar with the epoch and the time left.
 
-import { format, h, setVar } from "./dom.js";
+import { format, h, isolate, setVar } from "./dom.js";
 
 export const ACTIVE = new Set(["queued", "running"]);
 
@@ -75,7 +75,7 @@ export function meter(label) {
 
 /** An audit's progress bar: epoch n of N and the time left. */
 export function progressBar(audit) {
-  const bar = meter(`Progress of ${audit.name}`);
+  const bar = meter(`Progress of ${isolate(audit.name)}`);
   return {
     element: bar.element,
     update: (latest) => bar.set(fractionDone(latest), progressText(latest), latest.status === "queued"),

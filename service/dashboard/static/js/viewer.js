@@ -6,7 +6,7 @@
 
 import { api } from "./api.js";
 import { actionButtons, classKeys, facts, media, paint } from "./cards.js";
-import { h } from "./dom.js";
+import { h, revealed } from "./dom.js";
 import { evidence, topClasses } from "./evidence.js";
 import { ExampleStrip } from "./examples.js";
 import { ZoomStage } from "./zoom.js";
@@ -61,7 +61,7 @@ export class Viewer {
     const strips = h("div", { class: "viewer-examples" });
     this.dialog.replaceChildren(
       h("div", { class: "dialog-head" },
-        h("h2", { id: "viewer-title", text: sample.sample_id }),
+        h("h2", { id: "viewer-title", userText: revealed(sample.sample_id) }),
         h("span", { class: "muted", text: position }),
         h("button", { type: "button", class: "button ghost small", "data-close": "", "aria-label": "Close the large view" }, "Close ", h("kbd", { text: "Esc" }))),
       h("div", { class: `viewer-body ${this.stage ? "has-stage" : ""}` },
@@ -85,7 +85,7 @@ export class Viewer {
   async showTopClasses(sample) {
     const figure = this.dialog.querySelector(".evidence-large");
     if (!figure) return;
-    const full = await api.sample(this.auditId, sample.sample_id).catch(() => null);
+    const full = await api.sample(this.auditId, sample.row_index).catch(() => null);
     if (this.sampleId !== sample.sample_id || !full) return;
     const list = topClasses(full);
     if (list) figure.append(list);

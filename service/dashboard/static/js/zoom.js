@@ -3,7 +3,7 @@
 // sliders (a CSS filter on the image; the file is not changed). Transforms go through CSS
 // custom properties: the pages' Content-Security-Policy forbids inline styles.
 
-import { h, setVar } from "./dom.js";
+import { h, isolate, setVar } from "./dom.js";
 
 const MAX_ZOOM = 16;
 const STEP = 1.5;
@@ -17,7 +17,7 @@ export class ZoomStage {
     this.panY = 0;
     this.adjust = adjust;
     this.image = h("img", {
-      class: "stage-image", src: `${sample.image_url}?original=true`, alt: `Sample ${sample.sample_id} at its original resolution`,
+      class: "stage-image", src: `${sample.image_url}?original=true`, alt: `Sample ${isolate(sample.sample_id)} at its original resolution`,
       draggable: "false",
     });
     this.image.addEventListener("load", () => {

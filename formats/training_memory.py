@@ -1,0 +1,56 @@
+"""How much memory an audit's training buffers take, and the budget they must fit.
+
+Training keeps, per view (two in ``combined`` and ``checked`` mode, one otherwise), each
+sample's probability vector summed over the flag window, ``(n, c)`` float32, and its
+given-label probability after every epoch, ``(epochs, n)``. What else it and flagging hold
+at once is a few more ``(n, c)`` arrays: an epoch's predictions and the rows they add
+(training), the views' average and the confident joint's masked copy (flagging). The
+window's length does not count: the window is kept as a running sum, not epoch by epoch.
+Torch-free, so the API refuses an upload with the same rule the worker checks before it
+allocates.
+"""
+
+from __future__ import annotations
+
+from .errors import DatasetError
+from .limits import GIB
+from .options import AuditConfig
+
+FLOAT_BYTES = 4
+# (n, c) float32 arrays held besides the views' window sums, at most, at any one time.
+WORKING_ARRAYS = 3
+BUDGET_SETTING = "LABELAUDIT_MAX_TRAINING_MEMORY_BYTES"
+
+
+def training_memory_bytes(
+    n_samples: int, n_classes: int, config: AuditConfig, *, is_image: bool
+) -> int:
+    """Bytes of the probabilities an audit of ``n_samples`` of ``n_classes`` records and
+    reads, at their peak (:mod:`worker.engine.history`, :mod:`worker.engine.flagging`)."""
+    mode = config.mode_for(is_image=is_image)
+    views = 1 if mode in ("dynamics", "crossval") else 2
+    epochs = config.epochs_for(n_samples)
+    per_sample = n_classes * (views + WORKING_ARRAYS) + views * epochs
+    return n_samples * per_sample * FLOAT_BYTES
+
+
+def check_training_memory(
+    n_samples: int, n_classes: int, config: AuditConfig, *, is_image: bool, budget: int
+) -> None:
+    """Raise ``dataset_too_large_to_train`` when training would need more than ``budget``
+    bytes of probabilities."""
+    needed = training_memory_bytes(n_samples, n_classes, config, is_image=is_image)
+    if needed <= budget:
+        return
+    raise DatasetError(
+        f"{n_samples:,} samples of {n_classes:,} classes need {needed / GIB:.1f} GiB of "
+        f"training memory (samples x classes x views of probabilities), over the "
+        f"{budget / GIB:.1f} GiB budget ({BUDGET_SETTING}); use fewer classes or samples, "
+        "or raise the budget on workers with the memory",
+        code="dataset_too_large_to_train",
+        samples=n_samples,
+        classes=n_classes,
+        needed_bytes=needed,
+        budget_bytes=budget,
+        setting=BUDGET_SETTING,
+    )

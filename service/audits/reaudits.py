@@ -1,0 +1,165 @@
+"""Re-audits: another training run on the parent's upload with the decisions of every
+round so far applied, made once per request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from formats import Limits
+
+from ..auth.schemas import Principal
+from ..db import on_rollback
+from ..errors import Conflict, InvalidInput
+from ..queue import AuditQueue
+from ..storage import Storage
+from . import repository
+from .models import REUSABLE, Audit
+from .schemas import READING_OPTIONS, ReauditCreate
+from .service import require_succeeded, validate_config
+from .validation import inspect_upload
+
+
+def reaudit(
+    session: Session,
+    storage: Storage,
+    queue: AuditQueue,
+    parent_id: uuid.UUID,
+    request: ReauditCreate,
+    principal: Principal,
+    *,
+    limits: Limits,
+    idempotency_key: str | None = None,
+) -> tuple[Audit, bool]:
+    """A new audit of the parent's upload with the decisions of every round so far applied
+    (relabels replace the given labels, excluded samples are dropped), and whether it is new.
+
+    Repeating a request returns the re-audit it made: the same ``idempotency_key``, or
+    without one, the same decisions and options while that re-audit has not failed. Options
+    that change how the upload is read (its columns) are checked as an upload's are.
+    """
+    parent = require_succeeded(session, parent_id)
+    config = validate_config({**parent.config, **request.config}).stored()
+    # Before the lock: checking a large upload takes minutes.
+    classes = _reread_classes(storage, parent, config, limits)
+    # Locked on PostgreSQL, so that identical requests wait for each other and the parent
+    # is not deleted meanwhile; the unique indexes keep twins out on SQLite too (see
+    # repository.insert_unless_twin).
+    parent = require_succeeded(session, parent_id, for_update=True)
+    corrections = carried_corrections(parent, repository.decisions(session, parent.id))
+    if classes is not None:
+        _check_relabels(corrections, classes, config["label_column"])
+    fingerprint = hashlib.sha256(
+        json.dumps([request.name, config, corrections], sort_keys=True).encode()
+    ).hexdigest()
+
+    def made_before() -> Audit | None:
+        return repository.reaudit_of(
+            session,
+            parent.id,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            reusable_statuses=REUSABLE,
+        )
+
+    existing = made_before()
+    if existing is not None:
+        return existing, False
+    audit = repository.insert_unless_twin(
+        session,
+        {
+            "id": uuid.uuid4(),
+            "name": request.name or f"{parent.name} (re-audit)",
+            "status": "queued",
+            "config": config,
+            "corrections": corrections,
+            "upload_filename": parent.upload_filename,
+            "upload_kind": parent.upload_kind,
+            "upload_size": parent.upload_size,
+            "dataset_kind": parent.dataset_kind,
+            "class_names": parent.class_names if classes is None else classes,
+            "parent_id": parent.id,
+            "created_by": principal.name,
+            "queue": queue.default_queue,
+            "idempotency_key": idempotency_key,
+            "reaudit_fingerprint": fingerprint,
+        },
+    )
+    if audit is None:  # an identical request made it meanwhile
+        twin = made_before()
+        if twin is None:  # and it failed already
+            raise Conflict(
+                "an identical re-audit was started and stopped meanwhile; retry",
+                code="reaudit_conflict",
+            )
+        return twin, False
+    on_rollback(session, lambda: storage.remove_audit_files(audit.id))
+    storage.share_upload(parent.id, audit.id, parent.upload_kind)
+    queue.enqueue(audit.id, audit.queue)
+    return audit, True
+
+
+def _reread_classes(
+    storage: Storage, parent: Audit, config: dict[str, Any], limits: Limits
+) -> list[str] | None:
+    """Where the options read the upload another way (other columns), the classes the same
+    check as an upload's finds, refusing (422, the upload's codes) what the worker could not
+    load; None where they read it as the parent did."""
+    if all(config[option] == parent.config.get(option) for option in READING_OPTIONS):
+        return None
+    # The name the user knows, where its ending names the format the upload was read as.
+    name = parent.upload_filename
+    if not name.lower().endswith(f".{parent.upload_kind}"):
+        name = f"upload.{parent.upload_kind}"
+    summary = inspect_upload(
+        storage.upload_path(parent.id, parent.upload_kind),
+        name,
+        label_column=config["label_column"],
+        id_column=config["id_column"],
+        limits=limits,
+    )
+    return list(summary.class_counts)
+
+
+def _check_relabels(corrections: dict[str, Any], classes: list[str], label_column: str) -> None:
+    """Refuse (422, the worker's code) carried relabels to classes the label column lacks,
+    which the worker could not apply."""
+    unknown = sorted(set(corrections["relabel"].values()) - set(classes))
+    if unknown:
+        raise InvalidInput(
+            f"relabel to unknown class(es): {', '.join(unknown)}; with label_column "
+            f"{label_column!r} the classes are {', '.join(classes)}",
+            code="unknown_class",
+            details={"labels": unknown, "classes": classes},
+        )
+
+
+def carried_corrections(parent: Audit, decisions: list[Any]) -> dict[str, Any]:
+    """The parent's corrections with its own decisions laid over them: a re-audit reads the
+    original upload, so every earlier round's relabels and exclusions must come along."""
+    earlier = parent.corrections or {}
+    parent_round = earlier.get("round", 1)
+    relabel: dict[str, str] = dict(earlier.get("relabel", {}))
+    exclude = set(earlier.get("exclude", []))
+    reviews: dict[str, dict[str, Any]] = dict(earlier.get("reviews", {}))
+    for sample_id, action, given, final, reviewed_by in decisions:
+        reviews[sample_id] = {
+            "action": action,
+            "label": final,
+            "reviewed_by": reviewed_by,
+            "round": parent_round,
+        }
+        if action == "exclude":
+            exclude.add(sample_id)
+        elif final is not None and final != given:
+            relabel[sample_id] = final
+    return {
+        "relabel": relabel,
+        "exclude": sorted(exclude),
+        "reviews": reviews,
+        "round": parent_round + 1,
+    }
