@@ -11,6 +11,7 @@ starting). The flags of each run are compared with those of the same checkout on
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import platform
 import re
@@ -108,13 +109,15 @@ def run_once(
     }
 
 
-def loaded_rows(before: Path | None, *, timeout_s: float) -> dict[str, Any]:
+def loaded_rows(before: Path | None, *, timeout_s: float, repeats: int) -> dict[str, Any]:
+    """Each checkout's runs, default threads then one thread, ``repeats`` times in turn (the
+    other load on the machine varies: the rounds show by how much)."""
     checkouts = {"after": ROOT} | ({"before": before.resolve()} if before else {})
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "digits_400.csv"
         digits_csv(data)
-        for checkout, root in checkouts.items():
+        for repeat, (checkout, root) in itertools.product(range(repeats), checkouts.items()):
             runs = {
                 name: run_once(root, data, Path(folder) / "out.csv", threads, timeout_s)
                 for name, threads in THREADINGS.items()
@@ -123,7 +126,15 @@ def loaded_rows(before: Path | None, *, timeout_s: float) -> dict[str, Any]:
             for name, run in runs.items():
                 ids = run.pop("flagged_ids", None)
                 differ = None if ids is None or one is None else len(set(ids) ^ set(one))
-                rows.append({"checkout": checkout, "threads": name, **run, "flags_differ": differ})
+                rows.append(
+                    {
+                        "round": repeat + 1,
+                        "checkout": checkout,
+                        "threads": name,
+                        **run,
+                        "flags_differ": differ,
+                    }
+                )
     return {
         "data": f"scikit-learn digits, {ROWS} rows, 10% labels flipped; {EPOCHS} epochs",
         "burners": BURNERS,
@@ -143,13 +154,16 @@ def markdown(results: dict[str, Any]) -> list[str]:
         f"(`python -c 'while True: pass'`), on {host['cpu']}: {host['cpu_count']} CPUs, "
         f"{host['available_cpus']} available to the process (cgroup limit "
         f"{host['cgroup_cpu_limit']}). Seconds: the CLI's (table to flags); wall: the whole "
-        "command. Flags differ: samples flagged by one run and not by the same checkout's "
-        "one-thread run.",
+        "command. Load before: the 1-minute load average as the run started; other work than "
+        "the burner (other processes of the machine's users) shared the CPUs and varied, so "
+        "the rounds differ. Flags differ: samples flagged by one run and not by the same "
+        "checkout's one-thread run.",
         "",
-        "| checkout | threads | device | seconds | wall s | load before | flagged | flags differ |",
-        "|---|---|---|---|---|---|---|---|",
+        "| round | checkout | threads | device | seconds | wall s | load before | flagged "
+        "| flags differ |",
+        "|---|---|---|---|---|---|---|---|---|",
         *(
-            f"| {r['checkout']} | {r['threads']} | {r.get('device', '-')} | "
+            f"| {r['round']} | {r['checkout']} | {r['threads']} | {r.get('device', '-')} | "
             f"{'timed out' if r['timed_out'] else r['seconds']} | {r['wall_seconds']} | "
             f"{r.get('load_before', '-')} | {r.get('flagged', '-')} | {r['flags_differ']} |"
             for r in results["rows"]

@@ -114,11 +114,14 @@ def main() -> None:
     parser.add_argument("--loaded", action="store_true", help="the loaded-machine rows only")
     parser.add_argument("--before", type=Path, help="with --loaded: a checkout to compare")
     parser.add_argument("--timeout", type=float, default=300.0, help="with --loaded: per run")
+    parser.add_argument("--repeats", type=int, default=2, help="with --loaded: rounds")
     args = parser.parse_args()
     stored = args.out / "speed.json"
     results = json.loads(stored.read_text()) if stored.exists() else {}
     if args.loaded:
-        results["loaded"] = loaded.loaded_rows(args.before, timeout_s=args.timeout)
+        results["loaded"] = loaded.loaded_rows(
+            args.before, timeout_s=args.timeout, repeats=args.repeats
+        )
     else:
         results.update(default_audit(args.limit, args.device))
     lines = ["# Speed", ""]

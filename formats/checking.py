@@ -103,7 +103,9 @@ def _check_table(
             else:
                 check_ids(chunk.ids)
                 unique.add(chunk.ids)
-        _refuse_repeats(unique, lambda: (c.ids for c in chunks() if c.ids is not None), row_of)
+        _refuse_repeats(
+            unique, lambda: (c.ids for c in chunks() if c.ids is not None), row_of, interrupt
+        )
     return Summary(table_format, "table", counter.checked())
 
 
@@ -122,13 +124,24 @@ def _check_npz(path: Path, limits: Limits, check_ids: IdsCheck, interrupt: Inter
             with open_features() as handle:
                 for _ in npz.check_features(arrays.features, handle):
                     interrupt()
-        _refuse_repeats(unique, arrays.id_blocks, index_of)
+        _refuse_repeats(unique, arrays.id_blocks, index_of, interrupt)
         return Summary("npz", arrays.kind, counter.checked())
 
 
 def _refuse_repeats(
-    unique: UniqueIds, id_blocks: Callable[[], Iterator[np.ndarray]], locate: Locate
+    unique: UniqueIds,
+    id_blocks: Callable[[], Iterator[np.ndarray]],
+    locate: Locate,
+    interrupt: Interrupt,
 ) -> None:
-    repeat = unique.first_repeat(lambda rows: ids_at(id_blocks(), rows))
+    """Refuse the first repeated id; the ids are read again (up to the candidates) only if
+    their hashes repeat, and that pass stops when interrupted as the first does."""
+
+    def polled() -> Iterator[np.ndarray]:
+        for block in id_blocks():
+            interrupt()
+            yield block
+
+    repeat = unique.first_repeat(lambda rows: ids_at(polled(), rows))
     if repeat is not None:
         raise duplicate_id(*repeat, locate)

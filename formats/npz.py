@@ -23,7 +23,9 @@ from .labels import Locate, id_texts, label_texts, number_texts
 from .limits import Limits
 from .tables import check_finite, not_finite
 
-_CHUNK_BYTES = 16 * 1024 * 1024
+# Bytes of an array read at a time. A read from a deflated member holds about three times
+# this (zipfile's buffers), and checking converts and masks it: 4 MiB keep a check ~35 MiB.
+_CHUNK_BYTES = 4 * 1024 * 1024
 # The most a number takes as NumPy text (float64 is '<U32'): sizes blocks of labels and ids.
 _TEXT_BYTES = 128
 
