@@ -6,6 +6,8 @@ given-label probability after every epoch, ``(epochs, n)``. What else it and fla
 at once is a few more ``(n, c)`` arrays: an epoch's predictions and the rows they add
 (training), the views' average and the confident joint's masked copy (flagging). The
 window's length does not count: the window is kept as a running sum, not epoch by epoch.
+Flagging also holds a few ``(c, c)`` float64 tables (the confident joint, its copy, the
+confusion counts), which matter at thousands of classes: 10,000 classes take 0.8 GB each.
 Torch-free, so the API refuses an upload with the same rule the worker checks before it
 allocates.
 """
@@ -19,6 +21,9 @@ from .options import AuditConfig
 FLOAT_BYTES = 4
 # (n, c) float32 arrays held besides the views' window sums, at most, at any one time.
 WORKING_ARRAYS = 3
+# (c, c) float64 tables flagging holds at once: the confident joint, a copy, the confusion.
+CLASS_TABLES = 3
+TABLE_BYTES = 8
 BUDGET_SETTING = "LABELAUDIT_MAX_TRAINING_MEMORY_BYTES"
 
 
@@ -31,7 +36,8 @@ def training_memory_bytes(
     views = 1 if mode in ("dynamics", "crossval") else 2
     epochs = config.epochs_for(n_samples)
     per_sample = n_classes * (views + WORKING_ARRAYS) + views * epochs
-    return n_samples * per_sample * FLOAT_BYTES
+    class_tables = CLASS_TABLES * n_classes * n_classes * TABLE_BYTES
+    return n_samples * per_sample * FLOAT_BYTES + class_tables
 
 
 def check_training_memory(
@@ -44,7 +50,7 @@ def check_training_memory(
         return
     raise DatasetError(
         f"{n_samples:,} samples of {n_classes:,} classes need {needed / GIB:.1f} GiB of "
-        f"training memory (samples x classes x views of probabilities), over the "
+        f"training memory (samples x classes x views of probabilities, and classes x classes tables), over the "
         f"{budget / GIB:.1f} GiB budget ({BUDGET_SETTING}); use fewer classes or samples, "
         "or raise the budget on workers with the memory",
         code="dataset_too_large_to_train",

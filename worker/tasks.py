@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 import uuid
 from dataclasses import replace
 from functools import cache
@@ -43,6 +42,7 @@ from worker.engine.checkpoint import remove_checkpoint
 
 from .celery_app import app
 from .leases import LeaseKeeper, Sweeper
+from .progress import AuditStopped, ProgressReporter
 
 log = logging.getLogger(__name__)
 # The API sends the task just before it commits the audit: wait this often, this long.
@@ -52,10 +52,6 @@ MISSING_RETRY_S = 1.0
 KEY_FEATURES = 8
 # Set by the worker's warm shutdown (SIGTERM); the running audit checks it between batches.
 SHUTTING_DOWN = threading.Event()
-
-
-class AuditStopped(Exception):
-    """The audit was cancelled, deleted or taken over while it ran."""
 
 
 @cache
@@ -195,7 +191,9 @@ def _fail(job: AuditJob, message: str) -> str:
 
 def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
     settings = get_settings()
-    reporter = ProgressReporter(job, settings.progress_interval_s, lease_s=settings.lease_s)
+    reporter = ProgressReporter(
+        job, database(), settings.progress_interval_s, lease_s=settings.lease_s
+    )
     reporter(Progress("loading", 0, 0, 0.0), force=True)
     config = AuditConfig.from_mapping(job.engine_options)
     dataset = load_dataset(
@@ -270,45 +268,3 @@ def to_outcome(result: AuditResult, image_paths: list[str] | None) -> AuditOutco
             for name, rows in zip(names, result.reference_examples, strict=True)
         },
     )
-
-
-class ProgressReporter:
-    """The engine's progress callback: writes progress at most every ``interval_s`` and
-    raises :class:`AuditStopped` when the audit is no longer this worker's to run."""
-
-    def __init__(self, job: AuditJob, interval_s: float, *, lease_s: float) -> None:
-        self.job = job
-        self.interval_s = interval_s
-        self.lease_s = lease_s
-        self.started = time.monotonic()
-        self.last_write = float("-inf")
-        self.resumed_at: int | None = None
-        self.start_fraction = 0.0
-
-    def __call__(self, progress: Progress, *, force: bool = False) -> None:
-        now = time.monotonic()
-        fraction = min(max(progress.fraction, 0.0), 1.0)
-        if progress.resumed_at is not None:
-            # Time left is estimated from the epochs this attempt trains.
-            self.resumed_at, self.started, self.start_fraction = progress.resumed_at, now, fraction
-            force = True
-        if not force and now - self.last_write < self.interval_s:
-            return
-        self.last_write = now
-        elapsed = now - self.started
-        done = fraction - self.start_fraction
-        eta = elapsed * (1 - fraction) / done if done > 0 else None
-        report = {
-            "stage": progress.stage,
-            "epoch": progress.epoch,
-            "epochs": progress.epochs,
-            "fraction": round(fraction, 4),
-            "eta_seconds": round(eta, 1) if eta is not None else None,
-            "resumed_at": self.resumed_at,
-        }
-        with database().session_scope() as session:
-            still_ours = execution.renew_lease(
-                session, self.job, lease_s=self.lease_s, progress=report
-            )
-        if not still_ours:
-            raise AuditStopped(str(self.job.audit_id))

@@ -11,12 +11,13 @@ def test_memory_grows_with_samples_classes_and_views_not_the_window():
     config = AuditConfig(epochs=20)
     table = training_memory_bytes(20_000, 10_000, config, is_image=False)  # checked: 2 views
     # Two views' window sums and three working arrays of 20,000 x 10,000 float32, and the
-    # two views' given-label histories of 20 epochs.
-    assert table == 20_000 * (10_000 * 5 + 2 * 20) * 4
+    # two views' given-label histories of 20 epochs; three 10,000 x 10,000 float64 tables.
+    tables = 3 * 10_000 * 10_000 * 8
+    assert table == 20_000 * (10_000 * 5 + 2 * 20) * 4 + tables
     single = training_memory_bytes(
         20_000, 10_000, AuditConfig(epochs=20, mode="dynamics"), is_image=False
     )
-    assert single == 20_000 * (10_000 * 4 + 20) * 4
+    assert single == 20_000 * (10_000 * 4 + 20) * 4 + tables
     wide = AuditConfig(epochs=20, window=20)
     assert training_memory_bytes(20_000, 10_000, wide, is_image=False) == table
 

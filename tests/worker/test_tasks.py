@@ -162,7 +162,7 @@ def test_a_cancelled_audit_stops_at_its_next_progress_report(tasks, database, se
             session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=60
         )
     assert claim.outcome == "run" and claim.job is not None
-    report = tasks.ProgressReporter(claim.job, interval_s=0, lease_s=60)
+    report = tasks.ProgressReporter(claim.job, database, interval_s=0, lease_s=60)
     report(Progress("training", 1, 4, 0.25))
     audit, _ = load(database, audit_id)
     assert audit.progress["epoch"] == 1 and audit.progress["eta_seconds"] is not None
