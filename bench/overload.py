@@ -46,10 +46,20 @@ class Outcomes:
             return None
         seconds = time.perf_counter() - started
         self.latencies.append(seconds)
-        self.statuses[str(response.status_code)] += 1
+        self.statuses[_status(response)] += 1
         if response.is_success:
             self.ok_latencies.append(seconds)
         return response
+
+
+def _status(response: httpx.Response) -> str:
+    """The status, with the error's code for an error in our shape ("503 server_busy")."""
+    if response.is_success:
+        return str(response.status_code)
+    try:
+        return f"{response.status_code} {response.json()['error']['code']}"
+    except (ValueError, KeyError, TypeError):
+        return str(response.status_code)
 
 
 class HealthProbe:

@@ -13,8 +13,17 @@ both read the same layout:
 from __future__ import annotations
 
 import struct
+from typing import Literal, get_args
 
 import numpy as np
+
+# Which predictions decided a sample (its flag, and the evidence shown for it): the average
+# of the model trained on every sample and the models that never saw it (``combined``
+# mode), the trained model alone (``dynamics``, ``checked``), or the models that never saw
+# it (``crossval``, and a ``combined`` audit's classes whose flips the trained model learned
+# as the truth).
+DecidingView = Literal["average", "in-sample", "held-out"]
+DECIDING_VIEWS: tuple[DecidingView, ...] = get_args(DecidingView)
 
 QUANTA = 255
 TOP_CLASS_LAYOUT = struct.Struct("<HB")

@@ -50,9 +50,9 @@ def check_training_memory(
         return
     raise DatasetError(
         f"{n_samples:,} samples of {n_classes:,} classes need {needed / GIB:.1f} GiB of "
-        f"training memory (samples x classes x views of probabilities, and classes x classes tables), over the "
-        f"{budget / GIB:.1f} GiB budget ({BUDGET_SETTING}); use fewer classes or samples, "
-        "or raise the budget on workers with the memory",
+        "training memory (samples x classes x views of probabilities, and classes x classes "
+        f"tables), over the {budget / GIB:.1f} GiB budget ({BUDGET_SETTING}); use fewer "
+        "classes or samples, or raise the budget on workers with the memory",
         code="dataset_too_large_to_train",
         samples=n_samples,
         classes=n_classes,

@@ -263,6 +263,7 @@ def to_outcome(result: AuditResult, image_paths: list[str] | None) -> AuditOutco
         history=history_blobs(result.given_history),
         top_classes=top_class_blobs(result.top_classes, result.top_probabilities),
         window=result.window,
+        deciding_view=result.deciding_view.tolist(),
         reference_examples={
             name: [str(result.sample_ids[row]) for row in rows.tolist()]
             for name, rows in zip(names, result.reference_examples, strict=True)

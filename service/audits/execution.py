@@ -82,6 +82,8 @@ class AuditOutcome:
     history: list[bytes] | None = None
     top_classes: list[bytes] | None = None
     window: int | None = None
+    # Per sample, whose predictions decided it and the evidence above (DECIDING_VIEWS).
+    deciding_view: list[str] | None = None
     # Per class, the sample ids of a few confidently labeled samples (for reviewers).
     reference_examples: dict[str, list[str]] = field(default_factory=dict)
 
@@ -297,6 +299,7 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
             "features": outcome.features[index] if outcome.features else None,
             "history": outcome.history[index] if outcome.history else None,
             "top_classes": outcome.top_classes[index] if outcome.top_classes else None,
+            "deciding_view": outcome.deciding_view[index] if outcome.deciding_view else None,
             "version": 0,
             "prior_review": prior_reviews.get(sample_id),
         }

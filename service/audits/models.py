@@ -123,6 +123,8 @@ class Sample(Base):
     # the given label's probability after every epoch, and the top classes over the window.
     history: Mapped[bytes | None] = mapped_column(LargeBinary)
     top_classes: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Whose predictions decided the flag and the evidence above (formats.evidence.DECIDING_VIEWS).
+    deciding_view: Mapped[str | None] = mapped_column(String(16))
     review_action: Mapped[str | None] = mapped_column(String(16))
     final_label: Mapped[str | None] = mapped_column(String(MAX_LABEL_CHARS))
     reviewed_by: Mapped[str | None] = mapped_column(String(100))

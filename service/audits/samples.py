@@ -12,6 +12,7 @@ from formats.evidence import decode_history, decode_top_classes
 from ..errors import InvalidInput, NotFound
 from ..pagination import decode_cursor, encode_cursor
 from . import repository
+from .flag_reason import flag_reason
 from .models import Audit, Sample
 from .repository import SampleFilter
 from .schemas import (
@@ -113,6 +114,9 @@ def sample_out(audit: Audit, sample: Sample, *, top_classes: bool = True) -> Sam
         window = list(range(len(history) - summary["window"] + 1, len(history) + 1))
     ranked = None if sample.top_classes is None else decode_top_classes(sample.top_classes)
     names = audit.class_names or []
+    threshold = summary.get("thresholds", {}).get(sample.given_label)
+    # The suggestion is the most probable class over the window: the first ranked.
+    suggested_probability = None if not ranked else ranked[0][1]
     return SampleOut(
         sample_id=sample.sample_id,
         row_index=sample.row_index,
@@ -133,12 +137,20 @@ def sample_out(audit: Audit, sample: Sample, *, top_classes: bool = True) -> Sam
         prior_review=PriorReview(**sample.prior_review) if sample.prior_review else None,
         history=history,
         window=window,
-        threshold=summary.get("thresholds", {}).get(sample.given_label),
-        # The suggestion is the most probable class over the window: the first ranked.
-        suggested_probability=None if not ranked else ranked[0][1],
+        threshold=threshold,
+        suggested_probability=suggested_probability,
         top_classes=None
         if ranked is None or not top_classes
         else [ClassProbability(label=names[index], probability=p) for index, p in ranked],
+        deciding_view=sample.deciding_view,  # type: ignore[arg-type]
+        flag_reason=None
+        if history is None or window is None
+        else flag_reason(
+            sample,
+            window_history=[history[epoch - 1] for epoch in window],
+            threshold=threshold,
+            suggested_probability=suggested_probability,
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from formats.evidence import DecidingView
 from formats.options import (
     AuditConfig,
     default_epochs_text,
@@ -241,6 +242,18 @@ class SampleOut(BaseModel):
         None,
         description="the most probable classes over the window (up to 3), most first; on "
         "the sample resource only (null in pages, which stay light)",
+    )
+    deciding_view: DecidingView | None = Field(
+        None,
+        description="whose predictions decided the flag, and the history, confidence, "
+        "suggestion and top classes shown: the average of the trained model and the models "
+        "that never saw the sample, the trained model alone ('in-sample') or the models "
+        "that never saw it ('held-out'); null for audits run before it was kept",
+    )
+    flag_reason: str | None = Field(
+        None,
+        description="why the sample was flagged (or not), in one sentence, as review cards "
+        "show it; null when the audit kept no history",
     )
 
 

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.datasets import load_digits
+
+
+# Every test here starts a `labelaudit` process.
+pytestmark = pytest.mark.slow
 
 
 def run_cli(*args: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:

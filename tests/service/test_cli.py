@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import blobs_table
 from tests.service.embedded import (
@@ -19,6 +20,10 @@ from tests.service.embedded import (
     start_serve,
     wait_for_text,
 )
+
+
+# Every test here starts a `labelaudit` process.
+pytestmark = pytest.mark.slow
 
 
 def test_embedded_serve_runs_the_whole_flow(tmp_path):

@@ -29,6 +29,7 @@ def test_demo_file_names_do_not_reveal_the_class():
         assert not any(defect in name for defect in DEFECTS)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("worker_process")
 def test_demo_audit_flags_the_moved_images(client, database, settings, admin, audit_finished):
     state = client.app.state

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = pytest.mark.usefixtures("worker_process")
+# Every test here runs with the session's worker, which trains.
+pytestmark = [pytest.mark.usefixtures("worker_process"), pytest.mark.slow]
 FAST = {"epochs": 8, "window": 3}
 
 

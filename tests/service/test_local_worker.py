@@ -21,6 +21,9 @@ from tests.service.embedded import (
     wait_for_text,
 )
 
+# Every test here waits on `labelaudit serve`'s local worker, which trains.
+pytestmark = pytest.mark.slow
+
 KEY = "la_" + "e" * 48
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 SLOW = '{"epochs": 200, "window": 5}'

@@ -50,6 +50,7 @@ def fuzzed_app(client_for: Any, redis_url: str) -> Iterator[Any]:
     redis.Redis.from_url(redis_url).delete(queue)
 
 
+@pytest.mark.slow
 def test_api_answers_within_its_schema(
     fuzzed_app: Any,
     seed_audit: Any,

@@ -17,6 +17,9 @@ from tests.conftest import start_worker, stop_worker
 
 from .test_worker_crash import DEFAULTS, SAMPLES_PER_CLASS, SLOW, upload, wait_for_training
 
+# Every test here waits on a worker that trains.
+pytestmark = pytest.mark.slow
+
 # Deleting an audit stops its training within this (the lease is renewed every 5 s).
 STOP_BUDGET_S = 6.0
 

@@ -67,6 +67,7 @@ def load(database, audit_id):
         return audit, sorted(samples)
 
 
+@pytest.mark.slow
 def test_a_redelivered_task_for_a_finished_audit_does_nothing(tasks, database, new_audit):
     audit_id = new_audit()
     assert tasks.execute_audit(audit_id) == "succeeded"
@@ -78,6 +79,7 @@ def test_a_redelivered_task_for_a_finished_audit_does_nothing(tasks, database, n
     assert samples_again == samples
 
 
+@pytest.mark.slow
 def test_a_finished_audit_keeps_its_epoch_count(tasks, database, new_audit):
     audit_id = new_audit()
     assert tasks.execute_audit(audit_id) == "succeeded"
@@ -87,6 +89,7 @@ def test_a_finished_audit_keeps_its_epoch_count(tasks, database, new_audit):
     assert audit.progress["stage"] == "done" and audit.progress["fraction"] == 1.0
 
 
+@pytest.mark.slow
 def test_a_finished_audits_summary_names_the_threads_that_trained(tasks, database, new_audit):
     import torch
 
@@ -97,6 +100,7 @@ def test_a_finished_audits_summary_names_the_threads_that_trained(tasks, databas
     assert audit.summary["device"].startswith("cpu (")
 
 
+@pytest.mark.slow
 def test_a_running_audit_whose_lease_expired_is_taken_over_and_its_partial_results_replaced(
     tasks, database, new_audit
 ):

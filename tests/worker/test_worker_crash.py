@@ -26,6 +26,9 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+# Every test here waits on a worker that trains.
+pytestmark = pytest.mark.slow
+
 SAMPLES_PER_CLASS = 300
 # About 10 s of training on one CPU thread: long enough to be stopped in the middle.
 SLOW = {"epochs": 200, "window": 5, "seed": 11}

@@ -14,8 +14,9 @@ from formats.options import AuditConfig
 from formats.training_memory import check_training_memory
 
 from .checkpoint import Checkpoint, StopCheck, fingerprint
-from .evidence import reference_examples, top_classes
+from .evidence import deciding_evidence, reference_examples
 from .flagging import flag_recorded, flagged_confusion
+from .history import TrainingHistory
 from .progress import Progress, ProgressCallback
 from .result import AuditResult
 from .tensors import describe_device, prepare_tensors, resolve_device
@@ -83,9 +84,37 @@ def audit(
     history = record_training(tensors, config, progress=progress, checkpoint=checkpoint)
     if progress is not None:
         progress(Progress("flagging", 0, 0, 1.0))
-    flags = flag_recorded(history, dataset.labels, k=config.k)
+    return audit_recorded(
+        dataset, history, k=config.k, started=started, device=describe_device(device)
+    )
+
+
+def audit_recorded(
+    dataset: Dataset,
+    history: TrainingHistory,
+    *,
+    k: float | None,
+    started: float,
+    device: str,
+) -> AuditResult:
+    """:func:`audit`'s result from what its training recorded: the flags, and for each
+    sample the evidence of the predictions that decided it.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    history : TrainingHistory
+        What :func:`record_training` recorded of ``dataset``.
+    k : float, optional
+        The config's k (None: chosen per class).
+    started : float
+        :func:`time.perf_counter` when the audit started.
+    device : str
+        Where it trained, as :func:`describe_device` says.
+    """
+    flags = flag_recorded(history, dataset.labels, k=k)
     names = dataset.class_names
-    indices, probabilities = top_classes(history.mean_probabilities)
+    given_history, indices, probabilities = deciding_evidence(history, flags.decided_by)
     return AuditResult(
         sample_ids=dataset.sample_ids,
         given=np.asarray(dataset.labels, dtype=np.int64),
@@ -97,9 +126,10 @@ def audit(
         thresholds={name: float(k) for name, k in zip(names, flags.thresholds, strict=True)},
         confusion=flagged_confusion(flags, dataset.labels, dataset.n_classes),
         seconds=time.perf_counter() - started,
-        device=describe_device(device),
+        device=device,
         threads=torch.get_num_threads(),
-        given_history=history.given_probability,
+        deciding_view=history.deciding_views(flags.decided_by),
+        given_history=given_history,
         window=history.window_length,
         top_classes=indices,
         top_probabilities=probabilities,

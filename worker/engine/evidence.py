@@ -3,7 +3,12 @@ and, per class, the samples that show best what the class looks like."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from .history import TrainingHistory
 
 TOP_CLASSES = 3
 REFERENCE_EXAMPLES = 5
@@ -41,6 +46,38 @@ def top_classes(
         order[start : start + len(block)] = top
         chosen[start : start + len(block)] = np.take_along_axis(block, top, axis=1)
     return order, chosen
+
+
+def deciding_evidence(
+    history: TrainingHistory, decided_by: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each sample's given-label history and top classes, read from the predictions that
+    decided it (:attr:`FlagResult.decided_by`), so that its card shows what flagged it.
+
+    Parameters
+    ----------
+    history : TrainingHistory
+    decided_by : ndarray, (n,) int
+        ``-1`` for what the audit reads, else the index of the view that decided.
+
+    Returns
+    -------
+    given_history : ndarray, (epochs, n) float32
+    top_indices, top_probabilities : ndarray, (n, t)
+        As :func:`top_classes` returns them.
+    """
+    given = history.given_probability
+    indices, probabilities = top_classes(history.mean_probabilities)
+    for view_index, view in enumerate(history.views):
+        chosen = np.flatnonzero(decided_by == view_index)
+        if not chosen.size:
+            continue
+        if given is history.given_probability:
+            # Copied only when a view decides some samples: the history keeps what it reads.
+            given = given.copy()
+        given[:, chosen] = view.given_probability[:, chosen]
+        indices[chosen], probabilities[chosen] = top_classes(view.window_mean[chosen])
+    return given, indices, probabilities
 
 
 def reference_examples(

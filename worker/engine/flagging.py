@@ -24,6 +24,9 @@ LEARNED_SHARE = 0.1
 # Learned flips go to one class; a class the held-out models merely find hard (a clean
 # class beside a rare, hard one) spreads their disagreement over several.
 PARTNER_SHARE = 0.5
+# FlagResult.decided_by of a sample read at the window flag_samples is given (the average
+# of the views, or the one view the mode reads); a view's index otherwise.
+READ_WINDOW = -1
 
 
 def flag_samples(
@@ -83,8 +86,11 @@ def flag_samples(
         axis=0,
     )
     highest = given.max(axis=0)
+    decided_by = np.full(n_samples, READ_WINDOW, dtype=np.int8)
     if k is None and view_windows is not None:
-        estimated, highest = read_learned_flips(view_windows, labels, highest, estimated)
+        estimated, highest, decided_by = read_learned_flips(
+            view_windows, labels, highest, estimated
+        )
     if k is None:
         thresholds = automatic_thresholds(highest, labels, estimated)
     else:
@@ -92,19 +98,29 @@ def flag_samples(
     # Below k in every epoch of the window is: below k at the window's highest.
     flagged = highest < thresholds[labels]
     confidence = given.mean(axis=0)
-    suggested = mean_probabilities.argmax(axis=1)
     if given_histories is None:
         score = 1.0 - confidence
     else:
         score = 1.0 - np.mean([history.mean(axis=0) for history in given_histories], axis=0)
+    suggested = mean_probabilities.argmax(axis=1)
+    suggested_probability = mean_probabilities[rows, suggested]
+    # The evidence of a sample read at one view (a learned flip) is that view's: read at
+    # the average, a flagged flip would show the in-sample model agreeing with its label.
+    for view, view_window in enumerate(view_windows or ()):
+        chosen = np.flatnonzero(decided_by == view)
+        if chosen.size:
+            confidence[chosen] = view_window.given[:, chosen].mean(axis=0)
+            suggested[chosen] = view_window.mean[chosen].argmax(axis=1)
+            suggested_probability[chosen] = view_window.mean[chosen, suggested[chosen]]
     return FlagResult(
         flagged=flagged,
         confidence=confidence.astype(np.float32),
         score=score.astype(np.float32),
         suggested=suggested.astype(np.int64),
-        suggested_probability=mean_probabilities[rows, suggested].astype(np.float32),
+        suggested_probability=suggested_probability.astype(np.float32),
         thresholds=thresholds,
         estimated_errors=estimated,
+        decided_by=decided_by,
     )
 
 
@@ -150,7 +166,7 @@ def read_learned_flips(
     labels: np.ndarray,
     highest_given: np.ndarray,
     estimated_errors: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count and read the held-out way the classes whose flips the in-sample model learned.
 
     When a class's wrong labels follow a pattern (40% of the T-shirts labelled Shirt), the
@@ -172,8 +188,9 @@ def read_learned_flips(
       clean class (Pullovers beside a rare Shirt class) spreads it over several.
 
     Such a class gets the held-out estimate, and each of its samples is read at the lower of
-    its two views' window-highest probabilities. Flips that go both ways between two classes
-    in equal numbers look like confusion, and are left to the averaged views.
+    its two views' window-highest probabilities: that view decides it, and its evidence is
+    that view's. Flips that go both ways between two classes in equal numbers look like
+    confusion, and are left to the averaged views.
 
     Parameters
     ----------
@@ -189,6 +206,9 @@ def read_learned_flips(
     -------
     estimated_errors : ndarray, (c,) int64
     highest_given : ndarray, (n,)
+    decided_by : ndarray, (n,) int8
+        The view each sample of a learned class is read at (its index in
+        ``view_windows``), :data:`READ_WINDOW` for the others.
     """
     n_classes = estimated_errors.shape[0]
     classes = np.arange(n_classes)
@@ -207,10 +227,12 @@ def read_learned_flips(
     learned = (
         (held_out >= LEARNED_RATIO * estimated_errors) & (2 * below_half < held_out) & patterned
     )
-    lowest_view = np.min([window.given.max(axis=0) for window in view_windows], axis=0)
+    view_highest = np.array([window.given.max(axis=0) for window in view_windows])
+    lowest_view = view_highest.argmin(axis=0)
     return (
         np.where(learned, held_out, estimated_errors),
-        np.where(learned[labels], lowest_view, highest_given),
+        np.where(learned[labels], view_highest.min(axis=0), highest_given),
+        np.where(learned[labels], lowest_view, READ_WINDOW).astype(np.int8),
     )
 
 

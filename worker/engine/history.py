@@ -15,6 +15,8 @@ from functools import cached_property
 
 import numpy as np
 
+from formats.evidence import DecidingView
+
 
 @dataclass(frozen=True)
 class Window:
@@ -55,19 +57,33 @@ class RecordedView:
         Epochs of the window ``W``; the last ``W`` rows of ``given_probability``.
     seconds : float
         Time the view's runs took.
+    held_out : bool
+        Recorded by models that never saw the samples they recorded.
     """
 
     given_probability: np.ndarray
     window_mean: np.ndarray
     window: int
     seconds: float
+    held_out: bool = False
 
     @classmethod
     def of(
-        cls, given_probability: np.ndarray, probabilities: np.ndarray, seconds: float
+        cls,
+        given_probability: np.ndarray,
+        probabilities: np.ndarray,
+        seconds: float,
+        *,
+        held_out: bool = False,
     ) -> RecordedView:
         """A view from its history and its full ``(W, n, c)`` window (tests, benchmarks)."""
-        return cls(given_probability, probabilities.mean(axis=0), len(probabilities), seconds)
+        return cls(
+            given_probability, probabilities.mean(axis=0), len(probabilities), seconds, held_out
+        )
+
+    @property
+    def name(self) -> DecidingView:
+        return "held-out" if self.held_out else "in-sample"
 
     @property
     def window_view(self) -> Window:
@@ -126,6 +142,13 @@ class TrainingHistory:
     @property
     def seconds(self) -> float:
         return sum(view.seconds for view in self.views)
+
+    def deciding_views(self, decided_by: np.ndarray) -> np.ndarray:
+        """``(n,)`` str: the name of the predictions that decided each sample, from
+        :attr:`FlagResult.decided_by` (``-1`` what the audit reads, else a view's index)."""
+        reading = "average" if self.averaged_views is not None else self.views[0].name
+        names = np.array([reading, *(view.name for view in self.views)])
+        return names[np.asarray(decided_by, dtype=np.int64) + 1]
 
     def _read(self, arrays: list[np.ndarray]) -> np.ndarray:
         if self.checked or len(arrays) == 1:

@@ -16,7 +16,8 @@ class FlagResult:
     flagged : ndarray, (n,) bool
         Given-label confidence stayed below the threshold over the window.
     confidence : ndarray, (n,) float32
-        Mean probability of the given label over the window.
+        Mean probability of the given label over the window of the view that decided the
+        sample (``decided_by``), as are ``suggested`` and ``suggested_probability``.
     score : ndarray, (n,) float32
         Suspicion, higher is more suspicious; used for ranking.
     suggested : ndarray, (n,) int64
@@ -27,6 +28,10 @@ class FlagResult:
         The k used for each class (chosen per class unless the config set one).
     estimated_errors : ndarray, (c,) int64
         Estimated number of wrong labels per given class (confident learning).
+    decided_by : ndarray, (n,) int8
+        The view each sample was read at: ``-1`` (:data:`~.flagging.READ_WINDOW`) the window
+        the flag rule was given, else the index of one of the views it averages (a class
+        whose flips the in-sample model learned).
     """
 
     flagged: np.ndarray
@@ -36,6 +41,7 @@ class FlagResult:
     suggested_probability: np.ndarray
     thresholds: np.ndarray
     estimated_errors: np.ndarray
+    decided_by: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,9 @@ class AuditResult:
         Where it ran, e.g. ``cpu (2 threads)`` or ``cuda (NVIDIA H100)``.
     threads : int
         The CPU threads torch trained with (intra-op).
+    deciding_view : ndarray, (n,) str
+        Which predictions decided each sample (:data:`formats.evidence.DECIDING_VIEWS`):
+        the evidence below is read from them.
     given_history : ndarray, (epochs, n) float32
         Probability of each sample's given label after every epoch: the curve the flag
         rule reads the end of.
@@ -88,6 +97,7 @@ class AuditResult:
     seconds: float
     device: str
     threads: int
+    deciding_view: np.ndarray
     given_history: np.ndarray
     window: int
     top_classes: np.ndarray

@@ -151,6 +151,7 @@ def record_training(
                 np.divide(window_sums[v], window, out=window_sums[v]),
                 window,
                 float(seconds[v]),
+                held_out=v == 1 or mode == "crossval",
             )
             for v in range(views)
         ),

@@ -28,6 +28,7 @@ def test_the_api_and_the_cli_loader_accept_alike(client, settings, admin, tmp_pa
     assert dataset["kind"] == loaded.kind
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("worker_process")
 def test_the_accepted_uploads_audit_to_the_end(
     client, settings, admin, reviewer, audit_finished, tmp_path
@@ -60,6 +61,7 @@ def test_the_accepted_uploads_audit_to_the_end(
             )
 
 
+@pytest.mark.slow
 def test_the_cli_and_the_api_refuse_an_oversize_image_with_the_same_words(client, admin, tmp_path):
     members = {**class_images(), "ok/huge.png": png_claiming(7000, 7000)}
     (tmp_path / "huge.zip").write_bytes(archive(members))

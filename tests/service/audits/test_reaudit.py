@@ -31,6 +31,7 @@ def every_sample(client, headers, audit_id):
             return {item["sample_id"]: item for item in items}
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("worker_process")
 def test_a_reaudit_marks_earlier_decisions_and_compares_rounds(
     client, admin, reviewer, seed_audit, audit_finished

@@ -37,6 +37,7 @@ def test_label_column_can_be_named_in_config(client, admin):
     ],
     ids=["cmyk-jpeg", "16-bit-png", "16-bit-big-endian-tiff", "1x1"],
 )
+@pytest.mark.slow
 def test_unusual_images_are_converted_and_audited(
     client, admin, reviewer, audit_finished, images, thumbnail_mode
 ):

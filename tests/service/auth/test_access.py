@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, func, select
 
 from tests.seeding import write_audit
@@ -133,6 +134,7 @@ def test_keys_are_looked_up_by_hash_and_compared_in_constant_time(client, review
     assert key not in sql and wrong not in sql, "a plaintext key reached the database"
 
 
+@pytest.mark.slow
 def test_keys_never_appear_in_logs(
     service_environment, database, tmp_path, caplog, redis_url, seed_audit, free_port
 ):

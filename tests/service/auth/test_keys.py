@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import select
 
 CSV = ("data.csv", b"f1,label\n1,x\n2,x\n3,y\n4,y\n")
@@ -65,6 +66,7 @@ def test_keys_are_stored_hashed(client, admin, database):
     assert key not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
 
 
+@pytest.mark.slow
 def test_keys_create_command_prints_a_working_key(client, service_environment):
     environment = {**os.environ, **service_environment}
     completed = subprocess.run(

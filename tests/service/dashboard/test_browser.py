@@ -30,6 +30,9 @@ from .browser import (
     watched,
 )
 
+# Each test drives Chromium against `labelaudit serve` and its worker.
+pytestmark = pytest.mark.slow
+
 AUDIT_NAME = "Steel surfaces, line 3"
 EPOCHS = 20  # long enough (about 10 s on one CPU thread) to watch the progress bar move
 # An audit row as the list shows it, read in one go: the row is redrawn as the audit moves on.

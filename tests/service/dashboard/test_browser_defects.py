@@ -25,6 +25,9 @@ from .browser import (
     watched,
 )
 
+# Each test drives Chromium against `labelaudit serve` and its worker.
+pytestmark = pytest.mark.slow
+
 AUDIT_NAME = "Steel surfaces, a long name for a narrow screen"
 # The accessible name of every visible button and link, and its visible text without the
 # key hints (<kbd>, announced through aria-keyshortcuts instead).

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from service.demo import generate_demo
+from tests.service.audits.learned_flip_audit import store_learned_flip_audit
 
 from .browser import (
     DESKTOP,
@@ -30,11 +31,14 @@ from .browser import (
     watched,
 )
 
+# Each test drives Chromium against `labelaudit serve` and its worker.
+pytestmark = pytest.mark.slow
+
 EPOCHS = 12
 WINDOW = 4
 SENTENCE = re.compile(
     r"Confidence in “\w+” never above k = 0\.\d\d in the last 4 epochs \(at most \d+%\); "
-    r"the model says “\w+” at \d+%\."
+    r"(the model says|the models that never saw it say) “\w+” at \d+%\."
 )
 STAGE_ZOOM = "() => Number(document.querySelector('#viewer .stage').dataset.zoom)"
 STAGE_PAN = """() => getComputedStyle(document.querySelector('#viewer .stage'))
@@ -52,6 +56,48 @@ def image_audit(service) -> tuple[str, int]:
         first = next(name for name in archive.namelist() if name.endswith(".png"))
         side = Image.open(io.BytesIO(archive.read(first))).width
     return audit_id, side
+
+
+@pytest.fixture(scope="module")
+def learned_flip_audit(service) -> str:
+    """The learned-flip fixture's audit, stored in the service's database as a worker
+    stores one; returns its id."""
+    from service.config import Settings
+    from service.db import Database
+
+    settings = Settings.model_validate({"LABELAUDIT_DATA_DIR": str(service.data_dir)})
+    database = Database(settings.resolved_database_url)
+    try:
+        return str(store_learned_flip_audit(database, settings.data_dir))
+    finally:
+        database.engine.dispose()
+
+
+def test_a_learned_flip_card_says_what_flagged_it(browser, service, learned_flip_audit):
+    # Averaged, the flips read 0.515 in their given label, and the card said the model
+    # agreed with it; the held-out models that flagged them say "Shirt".
+    from playwright.sync_api import expect
+
+    problems: list[str] = []
+    context = watched(browser.new_context(viewport=DESKTOP), problems)
+    page = context.new_page()
+    sign_in(page, service, service.reviewer_key)
+    page.goto(f"{service.url}/audits/{learned_flip_audit}/review")
+    cards = page.locator(".card")
+    expect(cards).to_have_count(4)
+    for index in range(4):
+        card = cards.nth(index)
+        # The curve is flat (every epoch alike), so its box has no height: the chart shows.
+        expect(card.locator(".confidence-chart.is-spark")).to_be_visible()
+        expect(card.locator(".reason")).to_have_text(
+            "Confidence in “T-shirt” never above k = 0.50 in the last 2 epochs (at most 4%); "
+            "the models that never saw it say “Shirt” at 96%."
+        )
+        expect(card.locator(".suggested-probability")).to_have_text("96%")
+    assert "agree" not in page.locator("#cards").inner_text()
+    screenshot(page, "evidence-learned-flip.png")
+    assert problems == []
+    context.close()
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])

@@ -23,6 +23,9 @@ from tests.seeding import DEFAULT_SUMMARY, write_audit
 
 from .browser import IMAGES_LOADED, LAPTOP, PHONE, Service, screenshot, sign_in, wait_until, watched
 
+# Each test drives Chromium against `labelaudit serve` and its worker.
+pytestmark = pytest.mark.slow
+
 RLO = "\u202e"
 BOLT = f"bolt{RLO}"  # an override left open: everything after it would read backwards
 NUT = f"nut\u2069{RLO}"  # a stray PDI first, to close the isolate a page puts around it

@@ -28,6 +28,9 @@ from .browser import (
     watched,
 )
 
+# Each test drives Chromium against `labelaudit serve` and its worker.
+pytestmark = pytest.mark.slow
+
 EPOCHS = 10
 
 

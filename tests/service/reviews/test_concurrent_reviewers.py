@@ -133,6 +133,7 @@ def replay(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return state
 
 
+@pytest.mark.slow
 @BOTH_DATABASES
 def test_concurrent_reviewers_never_lose_or_overwrite_a_decision(
     server, seed_audit, make_key, report, database_kind

@@ -35,6 +35,7 @@ def f1(flagged: np.ndarray, wrong: np.ndarray) -> float:
     return 2 * hits / (flagged.sum() + wrong.sum())
 
 
+@pytest.mark.slow
 def test_finds_most_injected_errors_in_digits():
     dataset, wrong = noisy_digits(0.2, seed=11)
     result = audit(dataset, AuditConfig(epochs=25, seed=3))
@@ -47,6 +48,7 @@ def test_finds_most_injected_errors_in_digits():
     assert result.device.startswith(("cpu", "cuda"))
 
 
+@pytest.mark.slow
 def test_class_dependent_noise_is_found_with_the_default_config():
     # 30% of each class moved to one other class: the errors are a large, coherent minority
     # that a network memorises unless truncated Lq prunes them early.
@@ -58,6 +60,7 @@ def test_class_dependent_noise_is_found_with_the_default_config():
     assert precision > 0.85 and recall > 0.85, (precision, recall)
 
 
+@pytest.mark.slow
 def test_a_clean_dataset_gets_almost_no_flags():
     dataset, wrong = noisy_digits(0.0, seed=14)
     assert not wrong.any()
@@ -66,17 +69,22 @@ def test_a_clean_dataset_gets_almost_no_flags():
     assert all(0.0 <= k <= 0.5 for k in result.thresholds.values())
 
 
+@pytest.mark.slow
 def test_a_set_k_applies_to_every_class():
     dataset, _ = noisy_digits(0.2, seed=15)
     result = audit(dataset, AuditConfig(k=0.3, epochs=6, window=2, seed=6))
     assert all(k == pytest.approx(0.3) for k in result.thresholds.values())
     assert set(result.thresholds) == set(dataset.class_names)
+    # A table's default mode flags with the trained model alone: it decides every sample.
+    assert set(result.deciding_view.tolist()) == {"in-sample"}
 
 
+@pytest.mark.slow
 def test_crossval_mode_flags_out_of_fold():
     dataset, wrong = noisy_digits(0.2, seed=12)
     result = audit(dataset, AuditConfig(mode="crossval", folds=3, epochs=10, seed=3))
     assert f1(result.flags.flagged, wrong) > 0.6
+    assert set(result.deciding_view.tolist()) == {"held-out"}
 
 
 def test_rejects_a_class_with_a_single_sample(blob_dataset):
@@ -99,6 +107,7 @@ def test_corrections_relabel_and_exclude(blob_dataset):
         blob_dataset.with_corrections({"s0": "nope"}, set())
 
 
+@pytest.mark.slow
 def test_refuses_before_training_when_its_buffers_exceed_the_budget(blob_dataset):
     config = AuditConfig(epochs=3, window=2)
     needed = training_memory_bytes(

@@ -13,6 +13,10 @@ from worker.engine import checkpoint as checkpoint_module
 from worker.engine.checkpoint import remove_checkpoint
 
 
+# Every test here trains a model.
+pytestmark = pytest.mark.slow
+
+
 def interrupted_after(epochs_done: int, reports: list[Progress]):
     """A ``should_stop`` that says stop once ``epochs_done`` epochs have been reported."""
     return lambda: (

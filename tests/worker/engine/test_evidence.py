@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from worker.engine import AuditConfig, audit
 from worker.engine.evidence import reference_examples, top_classes
@@ -21,6 +22,7 @@ def test_reference_examples_are_the_surest_unflagged_of_each_class():
     assert [rows.tolist() for rows in examples] == [[1, 0], [5, 4], []]
 
 
+@pytest.mark.slow
 def test_an_audit_returns_the_history_top_classes_and_examples(blob_dataset):
     dataset = blob_dataset
     result = audit(dataset, AuditConfig(epochs=6, window=3, seed=1))

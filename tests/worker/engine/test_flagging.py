@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from worker.engine.evidence import deciding_evidence
 from worker.engine.flagging import (
     estimate_label_errors,
     flag_recorded,
@@ -8,6 +9,8 @@ from worker.engine.flagging import (
     flagged_confusion,
 )
 from worker.engine.history import RecordedView, TrainingHistory, Window
+
+from .learned_flips import FLIPS, LABELS, WINDOW, learned_flip_history
 
 
 def history(*epochs: list[list[float]]) -> np.ndarray:
@@ -149,9 +152,21 @@ def test_learned_flips_are_counted_and_read_the_held_out_way():
     flags = flag_window(averaged, labels, views=[in_sample, held_out])
     assert flags.estimated_errors.tolist() == [4, 0]
     assert np.flatnonzero(flags.flagged).tolist() == [6, 7, 8, 9]
+    # Class 0 is read at its lower view, the held-out one (index 1) for every sample; class
+    # 1 at the average (-1). Its evidence is that view's: the flips are not "agreed with".
+    assert flags.decided_by.tolist() == [1] * 10 + [-1] * 10
+    assert flags.confidence[6:10] == pytest.approx([0.04] * 4)
+    assert flags.suggested[6:10].tolist() == [1] * 4
+    assert flags.suggested_probability[6:10] == pytest.approx([0.96] * 4)
+    assert flags.confidence[:6] == pytest.approx([0.9] * 6)
+    # The flags' neighbours keep what they were: the score reads the average.
+    assert flags.score == pytest.approx(plain.score)
+    assert flags.suggested[10:].tolist() == plain.suggested[10:].tolist()
     # A fixed k reads the average as it is.
     fixed = flag_window(averaged, labels, k=0.5, views=[in_sample, held_out])
     assert not fixed.flagged.any()
+    assert (fixed.decided_by == -1).all()
+    assert fixed.suggested[6:10].tolist() == [0] * 4
 
 
 def test_hard_clean_samples_are_not_taken_for_learned_flips():
@@ -240,3 +255,19 @@ def test_confusion_counts_flagged_given_to_suggested():
     flags = flag_window(window, labels, k=0.5)
     confusion = flagged_confusion(flags, labels, 3)
     assert confusion.tolist() == [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+
+
+def test_a_learned_flip_shows_the_evidence_of_the_view_that_flagged_it():
+    history = learned_flip_history()
+    flags = flag_recorded(history, LABELS)
+    assert np.flatnonzero(flags.flagged).tolist() == FLIPS
+    assert history.deciding_views(flags.decided_by).tolist() == ["held-out"] * 10 + ["average"] * 10
+    given, indices, probabilities = deciding_evidence(history, flags.decided_by)
+    held_out = history.views[1]
+    assert given[:, FLIPS] == pytest.approx(held_out.given_probability[:, FLIPS])
+    assert given[:, 10:] == pytest.approx(history.given_probability[:, 10:])
+    assert indices[FLIPS].tolist() == [[1, 0]] * 4
+    assert probabilities[FLIPS] == pytest.approx(np.array([[0.96, 0.04]] * 4))
+    # Read at the average, the flips' history would sit at 0.515, above the k that flags them.
+    assert history.given_probability[:, FLIPS] == pytest.approx(0.515)
+    assert (given[-WINDOW:, FLIPS] < flags.thresholds[0]).all()

@@ -1,9 +1,14 @@
 import numpy as np
+import pytest
 import torch
 
 from worker.engine import AuditConfig
 from worker.engine.run import TrainingRun
 from worker.engine.tensors import prepare_tensors
+
+
+# Every test here trains a model.
+pytestmark = pytest.mark.slow
 
 
 def flipped_stripes(stripe_dataset):

@@ -17,6 +17,7 @@ def tensors_of(dataset):
     )
 
 
+@pytest.mark.slow
 def test_records_every_epoch_and_the_window(blob_dataset):
     history = record_training(tensors_of(blob_dataset), AuditConfig(epochs=6, window=3))
     assert history.given_probability.shape == (6, blob_dataset.n_samples)
@@ -28,6 +29,7 @@ def test_records_every_epoch_and_the_window(blob_dataset):
     assert history.given_probability[-1].mean() > 0.9
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_results(stripe_dataset):
     config = AuditConfig(epochs=3, window=2, seed=5)
     first = record_training(tensors_of(stripe_dataset), config)
@@ -37,6 +39,7 @@ def test_same_seed_gives_identical_results(stripe_dataset):
     assert not np.array_equal(first.given_probability, other.given_probability)
 
 
+@pytest.mark.slow
 def test_reports_progress_after_every_epoch(blob_dataset):
     reports: list[Progress] = []
     record_training(
@@ -50,6 +53,7 @@ def test_reports_progress_after_every_epoch(blob_dataset):
     assert reports[-1].fraction == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_a_raising_progress_callback_stops_the_audit(blob_dataset):
     class Cancelled(Exception):
         pass
@@ -62,6 +66,7 @@ def test_a_raising_progress_callback_stops_the_audit(blob_dataset):
         audit(blob_dataset, AuditConfig(epochs=10, window=2), progress=cancel)
 
 
+@pytest.mark.slow
 def test_crossval_records_each_fold_out_of_sample_after_every_epoch(blob_dataset):
     reports: list[Progress] = []
     config = AuditConfig(epochs=3, window=2, folds=3, mode="crossval")
@@ -73,6 +78,7 @@ def test_crossval_records_each_fold_out_of_sample_after_every_epoch(blob_dataset
     assert reports[-1].fraction == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_crossval_probabilities_come_from_the_model_that_did_not_train_on_the_sample():
     # Two classes of identical points: a model can only predict a point's label out of
     # sample from the other points' labels. One point per class is labelled against them.
@@ -86,6 +92,7 @@ def test_crossval_probabilities_come_from_the_model_that_did_not_train_on_the_sa
     assert given[[0, 20]].max() < 0.2 < given[1:20].min()
 
 
+@pytest.mark.slow
 def test_combined_mode_records_in_sample_then_each_held_out_fold(stripe_dataset):
     reports: list[Progress] = []
     config = AuditConfig(epochs=2, window=2)
@@ -102,6 +109,7 @@ def test_combined_mode_records_in_sample_then_each_held_out_fold(stripe_dataset)
     assert [r.fraction for r in reports] == pytest.approx([0.25, 0.5, 0.625, 0.75, 0.875, 1.0])
 
 
+@pytest.mark.slow
 def test_combined_mode_averages_the_trained_and_the_held_out_models_and_checked_reads_one():
     # Three of 120 well-separated points are labelled against their blob. A model trained
     # on them memorises them; models that never saw them give their labels about zero.
@@ -134,6 +142,7 @@ def test_combined_mode_averages_the_trained_and_the_held_out_models_and_checked_
     assert histories["checked"].averaged_views is None
 
 
+@pytest.mark.slow
 def test_checked_mode_trains_its_held_out_models_half_the_epochs(blob_dataset):
     reports: list[Progress] = []
     config = AuditConfig(epochs=4, window=2, mode="checked")
@@ -165,6 +174,7 @@ def test_stratified_folds_balance_each_class():
         assert np.bincount(folds[labels == cls], minlength=5).tolist() == [size // 5] * 5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["dynamics", "crossval"])
 def test_truncated_lq_prunes_the_samples_it_trains_on(stripe_dataset, mode):
     # Labels of a third of the samples are flipped; pruning must drop (most of) them from

@@ -1,8 +1,10 @@
 // Why a sample was flagged: the model's confidence in the *given* label after each epoch
 // (a curve with the class's threshold k and the flag window marked), the classes the model
-// prefers, and one plain sentence that says the same.
+// prefers, and one plain sentence that says the same. The sentence is the server's
+// (`flag_reason`, service/audits/flag_reason.py): it follows the stored flag and the
+// predictions that decided it, which the page cannot tell from the curve alone.
 
-import { format, h, isolate, named, svg } from "./dom.js";
+import { format, h, isolate, svg } from "./dom.js";
 
 const SPARK = { width: 200, height: 44, pad: { left: 2, right: 2, top: 4, bottom: 4 } };
 const CURVE = { width: 560, height: 200, pad: { left: 34, right: 10, top: 10, bottom: 26 } };
@@ -10,30 +12,6 @@ const CURVE = { width: 560, height: 200, pad: { left: 34, right: 10, top: 10, bo
 /** The suggested label's probability over the window (the model's top class), or null. */
 export function suggestedProbability(sample) {
   return sample.suggested_probability ?? null;
-}
-
-/** Given-label probabilities of the window's epochs. */
-function windowValues(sample) {
-  return (sample.window ?? []).map((epoch) => sample.history[epoch - 1]);
-}
-
-/**
- * "Never above k = 0.31 in the last 5 epochs (at most 12%); the model says inclusion at 91%."
- * Null when the audit kept no history (it ran before the history was kept).
- */
-export function reason(sample) {
-  if (!sample.history?.length || !sample.window?.length) return null;
-  const highest = Math.max(...windowValues(sample));
-  const epochs = format.plural(sample.window.length, "epoch");
-  const k = sample.threshold === null || sample.threshold === undefined ? "k" : `k = ${format.decimal(sample.threshold)}`;
-  const confidence = highest < (sample.threshold ?? 1)
-    ? `Confidence in “${named(sample.given_label)}” never above ${k} in the last ${epochs} (at most ${format.percent(highest)})`
-    : `Confidence in “${named(sample.given_label)}” reached ${format.percent(highest)} in the last ${epochs}, above ${k}`;
-  const probability = suggestedProbability(sample);
-  const model = sample.suggested_label === sample.given_label
-    ? `the model agrees with “${named(sample.given_label)}”`
-    : `the model says “${named(sample.suggested_label)}”`;
-  return `${confidence}; ${model}${probability === null ? "" : ` at ${format.percent(probability)}`}.`;
 }
 
 /** The curve as an SVG: window shaded, k dashed, one point per epoch. */
@@ -92,12 +70,12 @@ export function topClasses(sample) {
 /** The card's evidence (sparkline and sentence), or the large view's (full curve and
  * legend; the viewer adds the top classes). */
 export function evidence(sample, { large = false } = {}) {
-  const sentence = reason(sample);
-  if (sentence === null) return null;
+  // Null when the audit kept no history (it ran before the history was kept).
+  if (!sample.flag_reason || !sample.history?.length) return null;
   return h("figure", { class: `evidence ${large ? "evidence-large" : ""}` },
     confidenceChart(sample, { large }),
     large ? legend() : null,
-    h("figcaption", { class: "reason", text: sentence }));
+    h("figcaption", { class: "reason", text: sample.flag_reason }));
 }
 
 function legend() {
