@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from worker.engine.estimates import estimate_label_errors
 from worker.engine.evidence import deciding_evidence
 from worker.engine.flagging import (
-    estimate_label_errors,
     flag_recorded,
     flag_samples,
     flagged_confusion,
@@ -230,23 +230,6 @@ def test_disagreement_spread_over_several_classes_is_not_taken_for_learned_flips
         assert flags.estimated_errors[0] == (8 if learned else 0)
         assert flags.flagged[12:20].all() == learned
         assert not flags.flagged[:12].any()
-
-
-def test_error_estimate_counts_confident_off_diagonal_samples():
-    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    probabilities = np.array(
-        [
-            [0.9, 0.1],
-            [0.8, 0.2],
-            [0.9, 0.1],
-            [0.1, 0.9],
-            [0.1, 0.9],
-            [0.2, 0.8],
-            [0.3, 0.7],
-            [0.95, 0.05],
-        ]
-    )
-    assert estimate_label_errors(probabilities, labels, 2).tolist() == [1, 1]
 
 
 def test_confusion_counts_flagged_given_to_suggested():
