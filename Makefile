@@ -19,7 +19,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
-# The quick loop while working: every test but those marked slow (training, browsers).
+# The quick loop while working: every test but those marked slow (pyproject.toml says which).
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
 
-
 # Every test here starts a `labelaudit` process.
 pytestmark = pytest.mark.slow
 

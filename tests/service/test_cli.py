@@ -21,7 +21,6 @@ from tests.service.embedded import (
     wait_for_text,
 )
 
-
 # Every test here starts a `labelaudit` process.
 pytestmark = pytest.mark.slow
 

@@ -240,6 +240,7 @@ def reaudits_at_once(database, settings, parent_id, requests: int, idempotency_k
     return answers
 
 
+@pytest.mark.slow
 @BOTH_DATABASES
 @pytest.mark.parametrize("idempotency_key", [None, "retried-key"])
 def test_identical_reaudits_at_once_make_one(

@@ -237,6 +237,7 @@ def logged(database, audit_id) -> tuple[list[Any], Any]:
         return events, {"action": sample.review_action, "version": sample.version}
 
 
+@pytest.mark.slow
 @BOTH_DATABASES
 def test_two_reviewers_who_read_the_same_version_cannot_both_write(
     database, seed_audit, meet_after
@@ -261,6 +262,7 @@ def test_two_reviewers_who_read_the_same_version_cannot_both_write(
     assert sample == {"action": {"ana": "accept", "bob": "exclude"}[winner], "version": 1}
 
 
+@pytest.mark.slow
 @BOTH_DATABASES
 def test_decisions_naming_no_version_at_once_are_logged_one_over_the_other(
     database, seed_audit, meet_after
@@ -285,6 +287,7 @@ def test_decisions_naming_no_version_at_once_are_logged_one_over_the_other(
     assert sample == {"action": events[1].after["action"], "version": 2}
 
 
+@pytest.mark.slow
 def test_without_row_locks_postgresql_still_lets_one_of_two_write(
     database, seed_audit, meet_after, monkeypatch
 ):

@@ -12,7 +12,6 @@ from worker.engine import AuditConfig, Progress, TrainingInterrupted, audit
 from worker.engine import checkpoint as checkpoint_module
 from worker.engine.checkpoint import remove_checkpoint
 
-
 # Every test here trains a model.
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,6 @@ from worker.engine import AuditConfig
 from worker.engine.run import TrainingRun
 from worker.engine.tensors import prepare_tensors
 
-
 # Every test here trains a model.
 pytestmark = pytest.mark.slow
 
