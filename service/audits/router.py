@@ -6,7 +6,7 @@ import uuid
 from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from ..auth.dependencies import Admin, Reviewer, UploadingAdmin
 from ..dependencies import QueueDep, SessionDep, SettingsDep, StorageDep
@@ -24,6 +24,7 @@ from .schemas import (
     ReauditCreate,
     ReferenceExamples,
     ReviewerName,
+    RowIndex,
     SampleIdPart,
     SampleOut,
     SamplePage,
@@ -215,7 +216,7 @@ def list_samples(
 @router.get("/{audit_id}/rows/{row_index}", response_model=SampleOut)
 def get_sample_at_row(
     audit_id: uuid.UUID,
-    row_index: Annotated[int, Path(ge=0)],
+    row_index: RowIndex,
     session: SessionDep,
     _reviewer: Reviewer,
 ) -> SampleOut:

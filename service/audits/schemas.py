@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -36,6 +37,9 @@ ReviewerName = Annotated[
 SampleIdPart = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_SAMPLE_ID_CHARS), AfterValidator(storable)
 ]
+# A sample's position in its dataset, as a path segment: the column is a 32-bit integer
+# (PostgreSQL refuses a larger bound parameter with a 500 otherwise).
+RowIndex = Annotated[int, Path(ge=0, le=2**31 - 1, description="the sample's row in the dataset")]
 IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=200), AfterValidator(storable)
 ]

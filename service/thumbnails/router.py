@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
+from ..audits.schemas import RowIndex
 from ..auth.dependencies import Reviewer
 from ..dependencies import SessionDep, SettingsDep, StorageDep
 from ..errors import ERROR_RESPONSES
@@ -36,7 +37,7 @@ Original = Annotated[
 )
 def row_image(
     audit_id: uuid.UUID,
-    row_index: Annotated[int, Path(ge=0)],
+    row_index: RowIndex,
     session: SessionDep,
     settings: SettingsDep,
     storage: StorageDep,

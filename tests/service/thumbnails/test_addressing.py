@@ -96,7 +96,12 @@ def test_a_missing_row_is_named(client, reviewer, database, settings):
         assert answer.status_code == 404
         assert answer.json()["error"]["code"] == "sample_not_found"
         assert answer.json()["error"]["details"] == {"row_index": 999}
-    assert client.get(f"/audits/{audit_id}/rows/-1", headers=reviewer).status_code == 422
+    # Outside the column's 32-bit range: refused before PostgreSQL sees it (it was a 500).
+    for row in ("-1", str(2**31), str(10**40)):
+        for path in (f"/audits/{audit_id}/rows/{row}", f"/audits/{audit_id}/rows/{row}/image"):
+            answer = client.get(path, headers=reviewer)
+            assert answer.status_code == 422, (path, answer.text)
+            assert answer.json()["error"]["code"] == "invalid_request"
     assert client.get(f"/audits/{uuid.uuid4()}/rows/0/image", headers=reviewer).status_code == 404
 
 
