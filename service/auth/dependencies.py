@@ -26,7 +26,7 @@ from ..dependencies import DatabaseDep
 from ..errors import Forbidden, Unauthorized
 from . import service
 from .schemas import Principal
-from .session import CSRF_HEADER, SAFE_METHODS, check_csrf, cookie_key
+from .session import CSRF_HEADER, SAFE_METHODS, check_csrf, cookie_key_digest
 
 # Declared for the OpenAPI schema (Swagger UI's "Authorize"); the header is read below.
 bearer = HTTPBearer(auto_error=False, description="An API key: `labelaudit keys create`.")
@@ -59,11 +59,11 @@ def authenticate_request(request: Request, database: Database) -> Principal:
     changes data without the CSRF token."""
     scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
     from_cookie = scheme.lower() != "bearer" or not credentials
-    key = cookie_key(request) if from_cookie else credentials
-    if key is None:
+    digest = cookie_key_digest(request) if from_cookie else service.hash_key(credentials)
+    if digest is None:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'", code="missing_key")
     with database.session_scope() as session:
-        principal = service.authenticate(session, key)
+        principal = service.authenticate_digest(session, digest)
     if from_cookie and request.method not in SAFE_METHODS:
         check_csrf(request, request.headers.get(CSRF_HEADER))
     return principal

@@ -44,7 +44,12 @@ def ensure_key(session: Session, name: str, role: Role, key: str) -> None:
 
 
 def authenticate(session: Session, key: str) -> Principal:
-    digest = hash_key(key)
+    return authenticate_digest(session, hash_key(key))
+
+
+def authenticate_digest(session: Session, digest: str) -> Principal:
+    """The principal of the key whose stored digest is ``digest`` (a Bearer key hashed, or
+    the one a session token names); 401 when no key has it."""
     row = repository.find_key_by_hash(session, digest)
     # The lookup is by hash, so timing says nothing about the key; compare anyway.
     if row is None or not hmac.compare_digest(row.key_hash, digest):

@@ -6,9 +6,10 @@ it echoes the CSRF token (double submit: scripts on our origin can read the toke
 other sites cannot) and, when the browser names an Origin, that origin is ours. Bearer
 requests carry no ambient credentials and need neither.
 
-The key cookie never holds the key itself but a sealed token (see :mod:`.sealing`) that
-expires with the session, so a copied cookie is worth one working day at most and never
-the key; the key inside is checked on every request, so revoking it signs its browsers out.
+The key cookie never holds the key itself but a signed token (see :mod:`.tokens`) that
+names the key by its stored digest and expires with the session, so a copied cookie is
+worth one working day at most and never the key; the digest is looked up on every request,
+so revoking the key signs its browsers out.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from starlette.responses import Response
 
 from ..config import Settings, proxy_networks
 from ..errors import Forbidden
-from .sealing import load_secret, seal, unseal
+from .service import hash_key
+from .tokens import load_secret, sign, verify
 
 KEY_COOKIE = "labelaudit_key"
 CSRF_COOKIE = "labelaudit_csrf"
@@ -33,15 +35,17 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_SECONDS = 12 * 3600
 
 
-def cookie_key(request: Request) -> str | None:
-    """The API key of the browser's session, or None without a valid, unexpired one."""
+def cookie_key_digest(request: Request) -> str | None:
+    """The digest of the API key of the browser's session, or None without a valid,
+    unexpired one."""
     token = request.cookies.get(KEY_COOKIE)
-    return unseal(_secret(request), token) if token else None
+    return verify(_secret(request), token) if token else None
 
 
 def start_session(request: Request, response: Response, key: str) -> None:
-    """Keep ``key``, sealed, in the browser, with a fresh CSRF token for its scripts to echo."""
-    token = seal(_secret(request), key, SESSION_SECONDS)
+    """Name ``key`` in the browser by a signed token, with a fresh CSRF token for its scripts
+    to echo."""
+    token = sign(_secret(request), hash_key(key), SESSION_SECONDS)
     _set_session_cookie(request, response, KEY_COOKIE, token, httponly=True)
     set_csrf_cookie(request, response, new_csrf_token())
 

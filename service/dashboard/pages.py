@@ -26,7 +26,7 @@ from ..audits import service as audits_service
 from ..audits.schemas import AuditConfigIn
 from ..auth import service as auth_service
 from ..auth.schemas import Principal
-from ..auth.session import CSRF_COOKIE, cookie_key, new_csrf_token, set_csrf_cookie
+from ..auth.session import CSRF_COOKIE, cookie_key_digest, new_csrf_token, set_csrf_cookie
 from ..errors import NotFound, Unauthorized
 from ..text import isolated
 
@@ -101,10 +101,10 @@ def render(template: str, /, **values: str) -> Html:
 
 def browser_principal(request: Request, session: Session) -> Principal:
     """Who the sign-in cookie names; without a valid one, :class:`SignInRequired`."""
-    key = cookie_key(request)
-    if key is not None:
+    digest = cookie_key_digest(request)
+    if digest is not None:
         try:
-            return auth_service.authenticate(session, key)
+            return auth_service.authenticate_digest(session, digest)
         except Unauthorized:
             pass
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

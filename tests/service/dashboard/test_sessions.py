@@ -1,4 +1,4 @@
-"""The sign-in cookie holds a sealed, expiring session token, not the API key; behind a
+"""The sign-in cookie holds a signed, expiring session token, not the API key; behind a
 trusted TLS proxy it is marked Secure."""
 
 import os
@@ -9,30 +9,31 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.auth.sealing import SECRET_FILE, load_secret, seal, unseal
+from service.auth.service import hash_key
 from service.auth.session import SESSION_SECONDS
+from service.auth.tokens import SECRET_FILE, load_secret, sign, verify
 
 from .test_sign_in import cookies_set, key_of, sign_in
 
 HTML = {"Accept": "text/html"}
 
 
-def test_tokens_open_only_unaltered_unexpired_and_under_their_secret():
+def test_tokens_verify_only_unaltered_unexpired_and_under_their_secret():
     secret = b"s" * 32
-    token = seal(secret, "la_key", 60, now=1000)
-    assert unseal(secret, token, now=1000) == "la_key"
-    assert unseal(secret, token, now=1060) == "la_key"
-    assert unseal(secret, token, now=1061) is None, "expired"
-    assert unseal(b"t" * 32, token, now=1000) is None, "another server's secret"
-    version, expires, nonce, cipher, tag = token.split(".")
+    digest = hash_key("la_key")
+    token = sign(secret, digest, 60, now=1000)
+    assert verify(secret, token, now=1000) == digest
+    assert verify(secret, token, now=1060) == digest
+    assert verify(secret, token, now=1061) is None, "expired"
+    assert verify(b"t" * 32, token, now=1000) is None, "another server's secret"
+    version, expires, named, tag = token.split(".")
     assert "la_key" not in token
-    stretched = ".".join([version, str(int(expires) + 10**6), nonce, cipher, tag])
-    assert unseal(secret, stretched, now=1000) is None, "a later expiry breaks the tag"
-    flipped = cipher[:-1] + ("A" if cipher[-1] != "A" else "B")
-    assert unseal(secret, ".".join([version, expires, nonce, flipped, tag]), now=1000) is None
-    for garbage in ("", "la_key", "v1.x.y.z.w", "a.b", token + "."):
-        assert unseal(secret, garbage, now=1000) is None
-    assert seal(secret, "la_key", 60) != seal(secret, "la_key", 60), "a fresh nonce each time"
+    stretched = ".".join([version, str(int(expires) + 10**6), named, tag])
+    assert verify(secret, stretched, now=1000) is None, "a later expiry breaks the tag"
+    another = ".".join([version, expires, hash_key("la_other"), tag])
+    assert verify(secret, another, now=1000) is None, "another key breaks the tag"
+    for garbage in ("", "la_key", "v1.x.y.z", "a.b", token + ".", token[:-2] + "!!"):
+        assert verify(secret, garbage, now=1000) is None
 
 
 def test_the_secret_is_made_once_and_kept_private(tmp_path):
@@ -44,16 +45,20 @@ def test_the_secret_is_made_once_and_kept_private(tmp_path):
 
 def test_an_expired_or_forged_session_signs_out(client, admin, settings, finished_audit):
     secret = load_secret(None, settings.data_dir)
-    stale = seal(secret, key_of(admin), SESSION_SECONDS, now=time.time() - SESSION_SECONDS - 1)
+    stale = sign(
+        secret, hash_key(key_of(admin)), SESSION_SECONDS, now=time.time() - SESSION_SECONDS - 1
+    )
     client.cookies.set("labelaudit_key", stale)
     assert client.get("/audits").status_code == 401
     page = client.get(f"/audits/{finished_audit}", headers=HTML, follow_redirects=False)
     assert page.status_code == 303
-    forged = seal(b"f" * 32, key_of(admin), SESSION_SECONDS)
+    forged = sign(b"f" * 32, hash_key(key_of(admin)), SESSION_SECONDS)
     client.cookies.set("labelaudit_key", forged)
     assert client.get("/audits").status_code == 401
     client.cookies.set("labelaudit_key", key_of(admin))
     assert client.get("/audits").status_code == 401, "the bare key is no session token"
+    client.cookies.set("labelaudit_key", hash_key(key_of(admin)))
+    assert client.get("/audits").status_code == 401, "nor is its digest"
 
 
 def test_revoking_the_key_ends_its_sessions(client, admin, make_key):

@@ -34,7 +34,7 @@ def test_sign_in_keeps_the_key_in_an_http_only_strict_cookie(client, admin):
     assert response.headers["location"] == "/audits/x/review?review=pending"
     cookies = cookies_set(response)
     key_cookie = cookies["labelaudit_key"]["labelaudit_key"]
-    assert key_of(admin) not in key_cookie.value, "a sealed session token, never the key"
+    assert key_of(admin) not in key_cookie.value, "a signed session token, never the key"
     assert key_of(admin).removeprefix("la_")[:12] not in key_cookie.value
     assert key_cookie["httponly"] and key_cookie["samesite"] == "strict"
     assert not key_cookie["secure"], "plain http: a Secure cookie would never come back"
