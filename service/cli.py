@@ -90,7 +90,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
-    from .config import get_settings
+    from .config import get_settings, proxy_networks
     from .local_worker import LocalWorker
 
     settings = get_settings()
@@ -116,6 +116,9 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level="info",
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        # The client address and scheme come from X-Forwarded-* only when a trusted proxy
+        # sends them (uvicorn's own default would trust 127.0.0.1 whatever the setting says).
+        forwarded_allow_ips=[str(network) for network in proxy_networks(settings.trusted_proxies)],
     )
 
     class Server(uvicorn.Server):

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from formats import Limits
+from formats.options import AuditConfig
+from formats.training_memory import check_training_memory
 
 from ..auth.schemas import Principal
 from ..db import on_rollback
@@ -21,7 +23,7 @@ from . import repository
 from .models import REUSABLE, Audit
 from .schemas import READING_OPTIONS, ReauditCreate
 from .service import require_succeeded, validate_config
-from .validation import inspect_upload
+from .validation import dataset_errors, inspect_upload
 
 
 def reaudit(
@@ -43,9 +45,12 @@ def reaudit(
     that change how the upload is read (its columns) are checked as an upload's are.
     """
     parent = require_succeeded(session, parent_id)
-    config = validate_config({**parent.config, **request.config}).stored()
+    options = validate_config({**parent.config, **request.config})
+    config = options.stored()
     # Before the lock: checking a large upload takes minutes.
-    classes = _reread_classes(storage, parent, config, limits)
+    classes = _reread_classes(storage, parent, config, limits, options.engine_config())
+    if classes is None:
+        _check_training_memory(parent, options.engine_config(), limits)
     # Locked on PostgreSQL, so that identical requests wait for each other and the parent
     # is not deleted meanwhile; the unique indexes keep twins out on SQLite too (see
     # repository.insert_unless_twin).
@@ -104,11 +109,12 @@ def reaudit(
 
 
 def _reread_classes(
-    storage: Storage, parent: Audit, config: dict[str, Any], limits: Limits
+    storage: Storage, parent: Audit, config: dict[str, Any], limits: Limits, engine: AuditConfig
 ) -> list[str] | None:
     """Where the options read the upload another way (other columns), the classes the same
-    check as an upload's finds, refusing (422, the upload's codes) what the worker could not
-    load; None where they read it as the parent did."""
+    check as an upload's finds (the training-memory budget with the re-audit's options
+    included), refusing (422, the upload's codes) what the worker could not load; None where
+    they read it as the parent did."""
     if all(config[option] == parent.config.get(option) for option in READING_OPTIONS):
         return None
     # The name the user knows, where its ending names the format the upload was read as.
@@ -121,8 +127,24 @@ def _reread_classes(
         label_column=config["label_column"],
         id_column=config["id_column"],
         limits=limits,
+        engine=engine,
     )
     return list(summary.class_counts)
+
+
+def _check_training_memory(parent: Audit, engine: AuditConfig, limits: Limits) -> None:
+    """The upload's budget check with the re-audit's options (another mode or more epochs
+    can need more memory than the parent's), on the samples the parent read."""
+    # A succeeded audit has both.
+    assert parent.summary is not None and parent.class_names is not None
+    with dataset_errors():
+        check_training_memory(
+            parent.summary["samples"],
+            len(parent.class_names),
+            engine,
+            is_image=parent.dataset_kind == "image",
+            budget=limits.max_training_bytes,
+        )
 
 
 def _check_relabels(corrections: dict[str, Any], classes: list[str], label_column: str) -> None:

@@ -160,6 +160,9 @@ def list_page(session: Session, *, limit: int, cursor: str | None, status: str |
             after = (datetime.fromisoformat(created_at), uuid.UUID(audit_id))
         except (TypeError, ValueError):
             raise InvalidInput("the cursor is not valid", code="invalid_cursor") from None
+        # Cursors this API writes carry UTC; a naive time cannot be compared with stored ones.
+        if after[0].tzinfo is None:
+            raise InvalidInput("the cursor is not valid", code="invalid_cursor")
     audits = repository.list_audits(session, limit=limit + 1, after=after, status=status)
     page, more = audits[:limit], len(audits) > limit
     counts = repository.review_counts(session, [audit.id for audit in page])

@@ -97,3 +97,40 @@ def test_db_upgrade_creates_the_schema(tmp_path):
     with sqlite3.connect(tmp_path / "labelaudit.db") as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert {"audits", "samples", "review_events", "api_keys", "alembic_version"} <= tables
+
+
+@pytest.mark.parametrize(("trusted", "secure"), [("", False), ("127.0.0.1", True)])
+def test_serve_believes_forwarded_headers_only_from_trusted_proxies(tmp_path, trusted, secure):
+    # uvicorn on its own believes any X-Forwarded-Proto from 127.0.0.1: with nothing trusted,
+    # a local process could have the cookies marked Secure over plain HTTP, and its own
+    # address logged as anyone's.
+    port = free_port()
+    environment = embedded_environment(tmp_path / "var")
+    environment["LABELAUDIT_TRUSTED_PROXIES"] = trusted
+    process, log_path = start_serve(tmp_path, port, environment)
+    try:
+        printed = wait_for_text(log_path, "shown only now", process, timeout=60)
+        key = printed.split("shown only now): ")[1].split()[0]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the service never answered"
+                time.sleep(0.2)
+            answer = client.post(
+                "/sign-in",
+                data={"key": key},
+                headers={"X-Forwarded-Proto": "https", "Origin": f"http://127.0.0.1:{port}"},
+                follow_redirects=False,
+            )
+        assert answer.status_code == 303, answer.text
+        cookies = answer.headers.get_list("set-cookie")
+        assert len(cookies) == 2
+        assert all(("; secure" in cookie.lower()) == secure for cookie in cookies), cookies
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

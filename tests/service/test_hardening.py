@@ -30,6 +30,8 @@ TAMPERED = [
     "!!!not base64!!!",
     cursor_of("not json"),
     "A" * 5000,
+    # A time without its zone, where the audits list keys on a UTC one.
+    cursor_of(f'["2026-01-01T00:00:00", "{uuid.UUID(int=1)}"]'),
 ]
 
 

@@ -345,3 +345,18 @@ def test_without_row_locks_postgresql_still_makes_one_reaudit(
     answers = reaudits_at_once(database, settings, parent_id, 5, None)
     assert sorted(created for _, created in answers) == [False] * 4 + [True]
     assert len({audit_id for audit_id, _ in answers}) == 1
+
+
+def test_a_reaudit_over_the_training_memory_budget_is_refused(client_for, admin, seed_audit):
+    # Its options can need more memory than the parent's (another mode, more epochs), and the
+    # worker would only fail it after it waited in the queue.
+    parent_id = str(seed_audit(12))
+    api = client_for(max_training_memory_bytes=1000)
+    refused = api.post(f"/audits/{parent_id}/reaudit", headers=admin, json={"config": {"k": 0.4}})
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "dataset_too_large_to_train"
+    assert "12 samples" in error["message"]
+    assert "LABELAUDIT_MAX_TRAINING_MEMORY_BYTES" in error["message"]
+    audits = api.get("/audits", headers=admin).json()["items"]
+    assert [audit["id"] for audit in audits] == [parent_id]
