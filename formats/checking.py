@@ -14,16 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from . import images, npz
+from .columns import chunk_rows
 from .counting import ClassCounter
 from .dataset import Summary, duplicate_id
 from .labels import Locate
 from .limits import DEFAULT_LIMITS, Limits
-from .loading import FOLDER, format_of, index_of, naming, row_ids, row_of
+from .loading import FOLDER, format_of, index_of, naming, row_of
 from .tables import TableChunk, scan_table
 from .unique_ids import UniqueIds, ids_at
 
-# Called with each block of sample ids as it streams past (to check them further).
-IdsCheck = Callable[[np.ndarray], None]
 # Called between chunks; raises to abandon the check (the client went away, say).
 Interrupt = Callable[[], None]
 
@@ -39,7 +38,6 @@ def check_dataset(
     id_column: str = "id",
     limits: Limits = DEFAULT_LIMITS,
     name: str | None = None,
-    check_ids: IdsCheck = _nothing,
     interrupt: Interrupt = _nothing,
 ) -> Summary:
     """Check a dataset as :func:`~formats.loading.load_dataset` would load it, keeping no
@@ -47,9 +45,6 @@ def check_dataset(
 
     Parameters
     ----------
-    check_ids : callable, optional
-        Given every ``(m,)`` block of str sample ids in row order (image paths, table ids,
-        or row numbers where there is no id column).
     interrupt : callable, optional
         Called between chunks and images; whatever it raises abandons the check.
 
@@ -71,12 +66,12 @@ def check_dataset(
             index = images.index_images(path, limits)
             images.inspect(index, limits=limits, verify=True, interrupt=interrupt)
             counter = ClassCounter(limits)
-            counter.add(np.array(index.labels, dtype=str))
-            check_ids(np.array(index.paths, dtype=str))
+            for start in range(0, len(index.labels), chunk_rows(1)):
+                counter.add(np.array(index.labels[start : start + chunk_rows(1)], dtype=str))
             return Summary(kind, "image", counter.checked())
         if kind == "npz":
-            return _check_npz(path, limits, check_ids, interrupt)
-        return _check_table(path, kind, label_column, id_column, limits, check_ids, interrupt)
+            return _check_npz(path, limits, interrupt)
+        return _check_table(path, kind, label_column, id_column, limits, interrupt)
 
 
 def _check_table(
@@ -85,7 +80,6 @@ def _check_table(
     label_column: str,
     id_column: str,
     limits: Limits,
-    check_ids: IdsCheck,
     interrupt: Interrupt,
 ) -> Summary:
     def chunks() -> Iterator[TableChunk]:
@@ -98,10 +92,7 @@ def _check_table(
         for chunk in chunks():
             interrupt()
             counter.add(chunk.labels)
-            if chunk.ids is None:
-                check_ids(row_ids(chunk.first_row, len(chunk.labels)))
-            else:
-                check_ids(chunk.ids)
+            if chunk.ids is not None:
                 unique.add(chunk.ids)
         _refuse_repeats(
             unique, lambda: (c.ids for c in chunks() if c.ids is not None), row_of, interrupt
@@ -109,12 +100,11 @@ def _check_table(
     return Summary(table_format, "table", counter.checked())
 
 
-def _check_npz(path: Path, limits: Limits, check_ids: IdsCheck, interrupt: Interrupt) -> Summary:
+def _check_npz(path: Path, limits: Limits, interrupt: Interrupt) -> Summary:
     counter = ClassCounter(limits)
     with npz.open_npz(path, limits) as (arrays, open_features), UniqueIds() as unique:
         for ids in arrays.id_blocks():
             interrupt()
-            check_ids(ids)
             if arrays.named_ids:
                 unique.add(ids)
         for labels in arrays.label_blocks():

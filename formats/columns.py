@@ -60,4 +60,6 @@ def check_width(n_columns: int, limits: Limits) -> None:
 
 def chunk_rows(n_columns: int) -> int:
     """Rows per chunk of a table ``n_columns`` wide."""
-    return max(1, min(100_000, CHUNK_CELLS // max(n_columns, 1)))
+    # At most 16,384 rows: a block of ids is as wide as its longest (up to MAX_ID_CHARS, 4 bytes
+    # a character), so 64 MiB at worst.
+    return max(1, min(16_384, CHUNK_CELLS // max(n_columns, 1)))

@@ -31,7 +31,7 @@ from .archives import (
     walk_directory,
 )
 from .errors import DatasetError
-from .labels import label_texts
+from .labels import check_storable, label_texts
 from .limits import Limits
 from .tables import ENCODING
 
@@ -93,6 +93,8 @@ def index_images(source: Path, limits: Limits) -> ImageIndex:
             labels = _labels_from_csv(label_files[0], handle.read(), images)
     else:
         labels = _labels_from_folders(images)
+    # The member paths are the sample ids.
+    check_storable(images, lambda i: {"member": images[i]}, what="id")
     return ImageIndex(source, is_zip, tuple(images), tuple(labels), fingerprint)
 
 

@@ -10,13 +10,13 @@ integers, so ``1`` and ``1.0`` are both class ``1``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .errors import DatasetError, listing
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, MAX_ID_CHARS, MAX_LABEL_CHARS, Limits
 
 # Where value i of an array is, as keyword arguments of DatasetError (``{"row": 3}``).
 Locate = Callable[[int], dict[str, Any]]
@@ -27,11 +27,12 @@ def label_texts(values: np.ndarray, locate: Locate, *, what: str = "label") -> n
 
     Raises ``missing_label`` naming the first absent or blank one.
     """
-    texts = np.array(["" if _absent(v) else str(v).strip() for v in values.tolist()], dtype=str)
-    blank = texts == ""
-    if blank.any():
-        raise missing_label(locate(int(np.argmax(blank))), what=what)
-    return texts
+    texts = ["" if _absent(v) else str(v).strip() for v in values.tolist()]
+    for i, text in enumerate(texts):
+        if not text:
+            raise missing_label(locate(i), what=what)
+    check_storable(texts, locate, what=what)
+    return np.array(texts, dtype=str)
 
 
 def missing_label(location: Mapping[str, Any], *, what: str = "label") -> DatasetError:
@@ -122,8 +123,35 @@ def encode_labels(
 def id_texts(values: np.ndarray, locate: Locate) -> np.ndarray:
     """``(n,)`` sample ids as written: never stripped, since they must match the user's own
     data; an absent or blank one is ``missing_id``."""
-    texts = np.array(["" if _absent(v) else str(v) for v in values.tolist()], dtype=str)
-    blank = np.char.strip(texts) == ""
-    if blank.any():
-        raise missing_label(locate(int(np.argmax(blank))), what="id")
-    return texts
+    texts = ["" if _absent(v) else str(v) for v in values.tolist()]
+    for i, text in enumerate(texts):
+        if not text.strip():
+            raise missing_label(locate(i), what="id")
+    check_storable(texts, locate, what="id")
+    return np.array(texts, dtype=str)
+
+
+def check_storable(texts: Sequence[str], locate: Locate, *, what: str) -> None:
+    """Refuse (``bad_text``, naming the first) a label, or id when ``what`` is ``"id"``,
+    that holds a NUL character (no database stores one) or is longer than
+    :data:`MAX_LABEL_CHARS` / :data:`MAX_ID_CHARS`.
+
+    Checked on the strings, before any fixed-width array of them exists: its width is the
+    longest value's, so one 20,000-character label would cost 80 KB for every row.
+    """
+    noun, limit = ("sample id", MAX_ID_CHARS) if what == "id" else ("label", MAX_LABEL_CHARS)
+    for i, text in enumerate(texts):
+        problem = (
+            "holds a NUL character"
+            if "\0" in text
+            else f"is over {limit} characters"
+            if len(text) > limit
+            else None
+        )
+        if problem is not None:
+            location = locate(i)
+            where = ", ".join(f"{key} {value}" for key, value in location.items())
+            shown = repr(text[:40]) + ("..." if len(text) > 40 else "")
+            raise DatasetError(
+                f"{where}: the {noun} {shown} {problem}", code="bad_text", **location
+            )

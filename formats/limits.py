@@ -6,6 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 GIB = 1024**3
+# The longest sample id and class name (label) any reader accepts: what the service's
+# database stores, so the CLI and the API refuse the same files. Checked on each value before
+# it joins a fixed-width array, where one long value would widen every row's slot.
+MAX_ID_CHARS = 1024
+MAX_LABEL_CHARS = 255
 
 
 @dataclass(frozen=True)

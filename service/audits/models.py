@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
+
 from ..db import Base, BigIdType, JsonType, NullableJsonType, utcnow
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -30,9 +32,6 @@ REUSABLE = ("queued", "running", "succeeded")
 REUSABLE_WITHOUT_KEY = "idempotency_key IS NULL AND status IN ({})".format(
     ", ".join(f"'{status}'" for status in REUSABLE)
 )
-# The longest sample id (an image's path in its archive) and class name the tables store.
-MAX_SAMPLE_ID_CHARS = 1024
-MAX_LABEL_CHARS = 255
 
 
 class Audit(Base):
@@ -110,13 +109,13 @@ class Sample(Base):
     id: Mapped[int] = mapped_column(BigIdType, primary_key=True)
     audit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"))
     row_index: Mapped[int]
-    sample_id: Mapped[str] = mapped_column(String(MAX_SAMPLE_ID_CHARS))
+    sample_id: Mapped[str] = mapped_column(String(MAX_ID_CHARS))
     given_label: Mapped[str] = mapped_column(String(MAX_LABEL_CHARS))
     suggested_label: Mapped[str] = mapped_column(String(MAX_LABEL_CHARS))
     confidence: Mapped[float] = mapped_column(Float)
     score: Mapped[float] = mapped_column(Float)
     flagged: Mapped[bool]
-    image_path: Mapped[str | None] = mapped_column(String(MAX_SAMPLE_ID_CHARS))
+    image_path: Mapped[str | None] = mapped_column(String(MAX_ID_CHARS))
     # A table row's first feature values (names in the audit's summary), for reviewers.
     features: Mapped[list[float] | None] = mapped_column(JsonType)
     # Why it was flagged, packed by formats.evidence (a byte per epoch; 3 bytes per class):

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from formats.evidence import DecidingView
+from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
 from formats.options import (
     AuditConfig,
     default_epochs_text,
@@ -27,7 +28,6 @@ from formats.options import (
 )
 
 from ..text import StoredText, storable
-from .models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Text parameters with their limits checked first, so that a refusal speaks of characters.
@@ -35,7 +35,7 @@ ReviewerName = Annotated[
     str, StringConstraints(min_length=1, max_length=100), AfterValidator(storable)
 ]
 SampleIdPart = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_SAMPLE_ID_CHARS), AfterValidator(storable)
+    str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(storable)
 ]
 # A sample's position in its dataset, as a path segment: the column is a 32-bit integer
 # (PostgreSQL refuses a larger bound parameter with a 500 otherwise).

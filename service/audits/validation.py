@@ -1,10 +1,10 @@
 """The checks an upload gets while its request is open, so that bad data answers 422.
 
 The dataset rules are :mod:`formats`' (the worker loads with the same readers, so an
-upload accepted here loads there); this module maps their errors to :class:`InvalidInput`
-and adds what is about storing the dataset: no NUL characters and the column lengths. The
-check streams the file (its memory does not grow with the rows) and stops between chunks
-once the client has gone away.
+upload accepted here loads there, and they refuse what the database could not store: NUL
+characters, over-long labels and ids); this module maps their errors to
+:class:`InvalidInput` and adds the training-memory budget. The check streams the file (its
+memory does not grow with the rows) and stops between chunks once the client has gone away.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
-import numpy as np
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -25,7 +24,6 @@ from formats.options import AuditConfig
 from formats.training_memory import check_training_memory
 
 from ..errors import InvalidInput, ServiceError
-from .models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
 
 T = TypeVar("T")
 
@@ -91,9 +89,6 @@ def inspect_upload(
         if abandoned is not None and abandoned.is_set():
             raise ClientDisconnected("the client disconnected; the upload was not kept")
 
-    def check_ids(ids: np.ndarray) -> None:
-        _check_storable(ids, "sample id", MAX_SAMPLE_ID_CHARS)
-
     with dataset_errors():
         summary = check_dataset(
             path,
@@ -101,10 +96,8 @@ def inspect_upload(
             label_column=label_column,
             id_column=id_column,
             limits=limits,
-            check_ids=check_ids,
             interrupt=interrupt,
         )
-    _check_storable(list(summary.class_counts), "class name", MAX_LABEL_CHARS)
     interrupt()
     with dataset_errors():
         check_training_memory(
@@ -115,23 +108,3 @@ def inspect_upload(
             budget=limits.max_training_bytes,
         )
     return summary
-
-
-def _check_storable(values: list[str] | np.ndarray, what: str, max_chars: int) -> None:
-    """The database stores no NUL character, and labels and ids have a length limit.
-    Vectorised over the UCS-4 code points: a block of a million ids makes no Python string."""
-    texts = np.ascontiguousarray(values, dtype=str)
-    if texts.size == 0:
-        return
-    lengths = np.char.str_len(texts)
-    # NumPy pads with NUL code points; a NUL before a value's end is one the value holds.
-    codes = texts.view(np.uint32).reshape(len(texts), -1)
-    inner_nul = ((codes == 0) & (np.arange(codes.shape[1]) < lengths[:, None])).any(axis=1)
-    if inner_nul.any():
-        with_nul = str(texts[int(np.argmax(inner_nul))])
-        raise InvalidInput(f"the {what} {with_nul!r} holds a NUL character", code="bad_text")
-    if lengths.max() > max_chars:
-        value = str(texts[int(np.argmax(lengths))])
-        raise InvalidInput(
-            f"the {what} {value[:40]!r}... is over {max_chars} characters", code="bad_text"
-        )

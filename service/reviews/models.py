@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..audits.models import MAX_SAMPLE_ID_CHARS
+from formats.limits import MAX_ID_CHARS
+
 from ..db import Base, BigIdType, utcnow
 
 
@@ -18,7 +19,7 @@ class ReviewEvent(Base):
 
     id: Mapped[int] = mapped_column(BigIdType, primary_key=True)
     audit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"))
-    sample_id: Mapped[str] = mapped_column(String(MAX_SAMPLE_ID_CHARS))
+    sample_id: Mapped[str] = mapped_column(String(MAX_ID_CHARS))
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(16))
     # {"action", "final_label", "version"} of the sample before and after the decision.

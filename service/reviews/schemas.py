@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..audits.models import MAX_LABEL_CHARS, MAX_SAMPLE_ID_CHARS
+from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
+
 from ..audits.schemas import SampleOut
 from ..text import StoredText
 
@@ -21,7 +22,7 @@ class ReviewItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sample_id: StoredText = Field(min_length=1, max_length=MAX_SAMPLE_ID_CHARS)
+    sample_id: StoredText = Field(min_length=1, max_length=MAX_ID_CHARS)
     action: Action
     label: StoredText | None = Field(None, min_length=1, max_length=MAX_LABEL_CHARS)
     version: int | None = Field(

@@ -204,7 +204,6 @@ def test_a_check_stops_between_chunks_when_interrupted(tmp_path: Path, name: str
     else:
         path = write_table(tmp_path / name, [f"s{i}" for i in range(40)], labels)
     calls: list[int] = []
-    seen: list[int] = []
 
     class Stop(Exception):
         pass
@@ -215,8 +214,31 @@ def test_a_check_stops_between_chunks_when_interrupted(tmp_path: Path, name: str
             raise Stop
 
     with pytest.raises(Stop):
-        check_dataset(path, interrupt=interrupt, check_ids=lambda ids: seen.append(len(ids)))
-    assert len(calls) == 3 and 0 < sum(seen) < 40
-    seen.clear()
-    assert check_dataset(path, check_ids=lambda ids: seen.append(len(ids))).class_counts
-    assert sum(seen) == 40 and len(seen) > 3
+        check_dataset(path, interrupt=interrupt)
+    assert len(calls) == 3
+    # Left alone, the check asks more often: the third call came before its end.
+    polls: list[int] = []
+    assert check_dataset(path, interrupt=lambda: polls.append(1)).class_counts
+    assert len(polls) > 3
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("label", "x" * 5000, f"the label {'x' * 40!r}... is over 255 characters"),
+        ("id", "y" * 1025, f"the sample id {'y' * 40!r}... is over 1024 characters"),
+        ("id", "c\0", "the sample id 'c\\x00' holds a NUL character"),
+    ],
+)
+def test_a_value_no_database_could_store_is_refused_by_every_reader(
+    tmp_path: Path, column: str, value: str, words: str
+) -> None:
+    ids = [f"s{i}" for i in range(40)]
+    labels = ["a", "b"] * 20
+    (ids if column == "id" else labels)[30] = value
+    path = write_table(tmp_path / "data.csv", ids, labels)
+    for read in (check_dataset, load_dataset):
+        with pytest.raises(DatasetError) as refused:
+            read(path)
+        assert refused.value.code == "bad_text"
+        assert f"data.csv: row 31: {words}" in str(refused.value)

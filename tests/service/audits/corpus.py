@@ -620,14 +620,9 @@ REQUESTS = [
 ]
 
 CORPUS = FORMATS + ARCHIVES + IMAGES + TABLES + ARRAYS + CONFIGS + REQUESTS
-# The dataset files of the corpus: what the CLI's loader must refuse alike. A NUL in a label
-# is refused by the API alone, for storing it, as are the config and request cases.
-STORAGE_ONLY = frozenset({"bad_text"})
-DATASET_FILES = frozenset(
-    case.name
-    for case in FORMATS + ARCHIVES + IMAGES + TABLES + ARRAYS
-    if case.code not in STORAGE_ONLY
-)
+# The dataset files of the corpus: what the CLI's loader must refuse alike (a NUL in a label
+# too: no reader accepts what the database could not store).
+DATASET_FILES = frozenset(case.name for case in FORMATS + ARCHIVES + IMAGES + TABLES + ARRAYS)
 
 
 def through_loader(request: dict[str, Any], folder: Path, settings: Any) -> Dataset | DatasetError:

@@ -156,12 +156,12 @@ def test_an_upload_whose_client_disconnects_during_the_check_is_abandoned(
 
 
 def test_ids_are_checked_for_storage_block_by_block(client, admin):
-    from service.audits.models import MAX_SAMPLE_ID_CHARS
+    from formats.limits import MAX_ID_CHARS
 
-    long_id = "x" * (MAX_SAMPLE_ID_CHARS + 1)
+    long_id = "x" * (MAX_ID_CHARS + 1)
     for rows, words in [
         (GOOD_ROWS.replace("c,", "c\0d,"), "the sample id 'c\\x00d' holds a NUL character"),
-        (GOOD_ROWS.replace("\nd,", f"\n{long_id},"), f"is over {MAX_SAMPLE_ID_CHARS} characters"),
+        (GOOD_ROWS.replace("\nd,", f"\n{long_id},"), f"is over {MAX_ID_CHARS} characters"),
     ]:
         response = client.post("/audits", headers=admin, files={"file": ("data.csv", rows)})
         assert response.status_code == 422, response.text
