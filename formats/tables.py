@@ -28,6 +28,10 @@ from .parquet import read_parquet
 
 # A BOM some editors write before the header is not part of the first column's name.
 ENCODING = "utf-8-sig"
+# Characters a header line may take per allowed column (a name up to MAX_LABEL_CHARS and its
+# comma): the header is read before pandas, line by line, and one line with no end (a 4 GB
+# file without a newline) must not be read whole.
+LINE_CHARS_PER_COLUMN = 256
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,7 @@ def _check_header(path: Path, gzipped: bool, limits: Limits) -> list[str]:
     pandas would silently take for a row name."""
     raw = _open_bytes(path, gzipped, limits)
     with io.TextIOWrapper(raw, encoding=ENCODING, newline="") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(_bounded_lines(handle, limits.max_columns * LINE_CHARS_PER_COLUMN))
         header = next(reader, None)
         if header is None:
             raise DatasetError("the file has no header row", code="unreadable_table")
@@ -155,6 +159,23 @@ def _check_header(path: Path, gzipped: bool, limits: Limits) -> list[str]:
         if first is not None and len(first) > len(header):
             raise ragged(reader.line_num, len(first), len(header))
     return header
+
+
+def _bounded_lines(handle: IO[str], limit: int) -> Iterator[str]:
+    """``handle``'s lines, refusing (``unreadable_table``) one over ``limit`` characters
+    once that many are read, not after the whole of it."""
+    number = 0
+    while line := handle.readline(limit + 1):
+        number += 1
+        if len(line) > limit:
+            raise DatasetError(
+                f"line {number} is over {limit:,} characters (at most "
+                f"{LINE_CHARS_PER_COLUMN} a column for {limit // LINE_CHARS_PER_COLUMN:,} "
+                "columns); is it a CSV file?",
+                code="unreadable_table",
+                line=number,
+            )
+        yield line
 
 
 def ragged(line: int, fields: int, expected: int) -> DatasetError:

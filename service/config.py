@@ -125,10 +125,11 @@ class Settings(BaseSettings):
         default=6 * 3600, gt=0, validation_alias=_env("CELERY_VISIBILITY_TIMEOUT")
     )
 
-    # Signs and encrypts the dashboard's session cookies; unset, a random one is kept in
-    # `<data dir>/session-secret`. Changing it signs every browser out.
+    # Signs the dashboard's session cookies; unset, a random one is kept in
+    # `<data dir>/session-secret`. Changing it signs every browser out. At least 32
+    # characters: a short one could be guessed, and with it any session made.
     session_secret: SecretStr | None = Field(
-        default=None, validation_alias=_env("LABELAUDIT_SESSION_SECRET")
+        default=None, min_length=32, validation_alias=_env("LABELAUDIT_SESSION_SECRET")
     )
     # Reverse proxies (comma-separated addresses or networks, e.g. "10.0.0.5,10.1.0.0/16")
     # whose X-Forwarded-Proto is believed: behind one that terminates TLS the sign-in

@@ -26,32 +26,46 @@ SECRET_FILE = "session-secret"
 
 def load_secret(configured: str | None, data_dir: Path) -> bytes:
     """The configured secret, else the one stored under ``data_dir`` (made on first use,
-    readable by its owner only; every API process sharing the data directory reads it)."""
+    readable by its owner only; every API process sharing the data directory reads it).
+
+    A stored file that does not hold a whole secret is refused: tokens signed with an empty
+    one could be made by anyone who knows a key's digest. (The configured one's length is
+    checked with the settings, at start-up.)
+    """
     if configured:
         return configured.encode()
     path = data_dir / SECRET_FILE
+    if not path.exists():
+        _write_secret(path)
     try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+        secret = bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        secret = b""
+    if len(secret) != SECRET_BYTES:
+        raise RuntimeError(
+            f"{path} does not hold a session secret ({2 * SECRET_BYTES} hex digits); "
+            "delete it and restart to make a new one (everyone is signed out)"
+        )
+    return secret
+
+
+def _write_secret(path: Path) -> None:
+    """Write a new secret whole under a temporary name, then link it into place: a reader
+    never sees a half-written file, and of two processes starting at once one wins and
+    both read its secret."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}-{secrets.token_hex(8)}")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        # O_EXCL: of two processes starting at once, one writes and both read its secret.
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w") as file:
+            file.write(secrets.token_hex(SECRET_BYTES))
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)
     except FileExistsError:
-        return _read_when_written(path)
-    with os.fdopen(handle, "w") as file:
-        file.write(secrets.token_hex(SECRET_BYTES))
-    return bytes.fromhex(path.read_text().strip())
-
-
-def _read_when_written(path: Path) -> bytes:
-    for _ in range(50):
-        text = path.read_text().strip()
-        if len(text) == 2 * SECRET_BYTES:
-            return bytes.fromhex(text)
-        time.sleep(0.01)
-    raise RuntimeError(f"{path} holds no session secret; delete it to make a new one")
+        pass
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def sign(secret: bytes, key_digest: str, lifetime_s: int, *, now: float | None = None) -> str:

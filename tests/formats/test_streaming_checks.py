@@ -242,3 +242,17 @@ def test_a_value_no_database_could_store_is_refused_by_every_reader(
             read(path)
         assert refused.value.code == "bad_text"
         assert f"data.csv: row 31: {words}" in str(refused.value)
+
+
+def test_a_line_with_no_end_is_refused_once_the_limit_is_read(tmp_path: Path) -> None:
+    # Read whole, a 4 GB file without a newline cost 8 GB of memory before any check.
+    path = tmp_path / "data.csv"
+    path.write_text("label," + "x" * 50_000)
+    for read in (check_dataset, load_dataset):
+        with pytest.raises(DatasetError) as refused:
+            read(path, limits=Limits(max_columns=4))
+        assert refused.value.code == "unreadable_table"
+        assert "line 1 is over 1,024 characters" in str(refused.value)
+    # Within the limit, lines read as ever.
+    path.write_text("f1,label\n1,a\n2,b\n3,a\n4,b\n")
+    assert check_dataset(path, limits=Limits(max_columns=4)).class_counts == {"a": 2, "b": 2}

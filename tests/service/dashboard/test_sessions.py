@@ -40,7 +40,23 @@ def test_the_secret_is_made_once_and_kept_private(tmp_path):
     first = load_secret(None, tmp_path)
     assert len(first) == 32 and load_secret(None, tmp_path) == first
     assert stat.S_IMODE(os.stat(tmp_path / SECRET_FILE).st_mode) == 0o600
-    assert load_secret("configured", tmp_path) == b"configured"
+    assert [path.name for path in tmp_path.iterdir()] == [SECRET_FILE], "no temporary left"
+    assert load_secret("c" * 32, tmp_path) == b"c" * 32
+
+
+@pytest.mark.parametrize("content", ["", "abc", "zz" * 32, "ab" * 16])
+def test_a_stored_secret_that_is_not_whole_is_refused_not_used(tmp_path, content):
+    # An empty secret would sign tokens anyone holding a key's digest could make.
+    (tmp_path / SECRET_FILE).write_text(content)
+    with pytest.raises(RuntimeError, match="does not hold a session secret"):
+        load_secret(None, tmp_path)
+
+
+def test_a_short_configured_secret_fails_at_start_up(settings):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="at least 32"):
+        settings.model_validate({**settings.model_dump(), "session_secret": "short"})
 
 
 def test_an_expired_or_forged_session_signs_out(client, admin, settings, finished_audit):
