@@ -79,6 +79,12 @@ def create_db_engine(url: str, *, connections: int = 30, wait_s: float = DEFAULT
         "pool_timeout": wait_s,
     }
     if url.startswith("sqlite"):
+        if url.split("?")[0] in ("sqlite://", "sqlite:///:memory:"):
+            # Each pooled connection would open a database of its own.
+            raise ValueError(
+                f"DATABASE_URL {url!r} is an in-memory SQLite database, which the API's "
+                "connections and the worker cannot share; name a file: sqlite:////path/to/db"
+            )
         connect_args = {"check_same_thread": False, "timeout": wait_s}
         engine = create_engine(url, connect_args=connect_args, **pool)
         event.listen(engine, "connect", partial(_configure_sqlite, lock_wait_ms=int(wait_s * 1000)))

@@ -80,7 +80,9 @@ class BodyTooLarge(StarletteHTTPException):
     code = "body_too_large"
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit:,} bytes")
+        super().__init__(
+            413, f"the request body is larger than {limit:,} bytes (LABELAUDIT_MAX_BODY_BYTES)"
+        )
 
 
 class ErrorBody(BaseModel):

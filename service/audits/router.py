@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from ..auth.dependencies import Admin, Reviewer, UploadingAdmin
+from ..auth.dependencies import Admin, Reviewer
 from ..dependencies import QueueDep, SessionDep, SettingsDep, StorageDep
 from ..errors import BODY_ERROR_RESPONSES, ERROR_RESPONSES
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -64,7 +64,7 @@ async def create_audit(
     settings: SettingsDep,
     storage: StorageDep,
     queue: QueueDep,
-    admin: UploadingAdmin,
+    admin: Admin,
 ) -> AuditOut:
     """Upload a dataset (`file`: CSV, Parquet, npz or image zip) with an optional JSON
     `config`, and queue its audit."""

@@ -71,5 +71,3 @@ def authenticate_request(request: Request, database: Database) -> Principal:
 
 Reviewer = Annotated[Principal, Depends(require_key)]
 Admin = Annotated[Principal, Depends(require_admin)]
-# An upload's key is checked before its body streams in, like every request with a body.
-UploadingAdmin = Admin

@@ -56,7 +56,7 @@ def test_a_body_past_the_limit_is_413_declared_or_streamed(backend):
     path = f"/audits/{uuid.uuid4()}/reviews"
     declared = client.post(path, content=review_body(200), headers=headers)
     assert_error(declared, 413, "body_too_large")
-    assert "4,096 bytes" in declared.json()["error"]["message"]
+    assert "4,096 bytes (LABELAUDIT_MAX_BODY_BYTES)" in declared.json()["error"]["message"]
     # Chunked, so no Content-Length to go by: counted as it comes.
     streamed = iter(Body(1000, b" " * 1024))
     assert_error(client.post(path, content=streamed, headers=headers), 413, "body_too_large")
