@@ -101,3 +101,28 @@ def test_messages_from_an_earlier_run_are_taken_first_in_their_order(tmp_path, m
         message.write_text(json.dumps(payload))
     taken = put_and_take(tmp_path, ["new"], [1_800_000_000_000 * MS], monkeypatch)
     assert taken == ["left-first", "left-second", "new"]
+
+
+def test_a_message_given_back_goes_before_those_queued_after_it(tmp_path):
+    """A worker shutting down gives its audit back (a task rejected with requeue): kombu
+    puts it again as new, behind every audit queued since."""
+    with Connection("filesystem://", transport=filesystem_broker.TRANSPORT) as connection:
+        connection.transport_options = {
+            "data_folder_in": str(tmp_path),
+            "data_folder_out": str(tmp_path),
+        }
+        queue = connection.SimpleQueue("cpu")
+        for name in ("first", "second"):
+            queue.put({"name": name})
+        taken = queue.get(timeout=1)
+        assert taken.payload == {"name": "first"}
+        queue.put({"name": "third"})
+        taken.requeue()  # basic_reject(requeue=True): the QoS restores it "at the beginning"
+        order = []
+        for _ in range(3):
+            message = queue.get(timeout=5)
+            order.append(message.payload["name"])
+            message.ack()
+        assert len(queue) == 0
+        queue.close()
+    assert order == ["first", "second", "third"]
