@@ -29,6 +29,7 @@ from ..auth.schemas import Principal
 from ..auth.session import CSRF_COOKIE, cookie_key_digest, new_csrf_token, set_csrf_cookie
 from ..errors import NotFound, Unauthorized
 from ..text import isolated
+from ..thumbnails.service import CARD_PX, STRIP_PX
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -154,6 +155,8 @@ def signed_in_page(
         role=principal.role,
         user=principal.name,
         account=account,
+        card_px=str(CARD_PX),
+        strip_px=str(STRIP_PX),
         breadcrumbs=breadcrumbs,
         content=content,
     )
@@ -175,6 +178,8 @@ def sign_in_page(next_path: str, *, error: str = "", status: int = 200) -> HTMLR
         role="",
         user="",
         account=NOTHING,
+        card_px=str(CARD_PX),
+        strip_px=str(STRIP_PX),
         breadcrumbs=NOTHING,
         content=content,
     )

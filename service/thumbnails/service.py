@@ -21,9 +21,12 @@ from ..storage import Storage
 MAX_SOURCE_BYTES = 256 * 1024 * 1024
 
 
-# The sizes the dashboard shows (96: reference strips, 256: cards and previews) and a few
-# for scripts: any other size would let one reviewer fill the disk with a copy per size.
-THUMBNAIL_SIZES = (64, 96, 128, 256, 512)
+# The sizes the dashboard shows, by what shows them (its pages read them from the layout);
+# every other size a script may ask for is listed below: any size at all would let one
+# reviewer fill the disk with a copy per size.
+CARD_PX = 256  # the queue's cards and a strip's large example
+STRIP_PX = 96  # a reference strip's small examples
+THUMBNAIL_SIZES = tuple(sorted({64, 128, 512, CARD_PX, STRIP_PX}))
 
 
 class Thumbnail(NamedTuple):

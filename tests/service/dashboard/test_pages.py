@@ -3,6 +3,7 @@ the same paths still answering JSON to API clients."""
 
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,17 @@ def test_a_browser_that_lost_its_csrf_cookie_gets_a_new_one(client, admin):
     html = page(client, "/").text
     token = client.cookies["labelaudit_csrf"]
     assert f'name="csrf_token" value="{token}"' in html
+
+
+def test_the_pages_ask_only_for_thumbnail_sizes_the_server_makes(client, admin, finished_audit):
+    from service.thumbnails.service import THUMBNAIL_SIZES
+
+    signed_in(client, admin)
+    body = page(client, f"/audits/{finished_audit}/review").text
+    sizes = dict(re.findall(r'data-(card|strip)-px="(\d+)"', body))
+    assert set(sizes) == {"card", "strip"}
+    assert {int(size) for size in sizes.values()} <= set(THUMBNAIL_SIZES)
+    # The scripts read them there: none writes a size of its own.
+    scripts = Path(__file__).parents[3] / "service" / "dashboard" / "static" / "js"
+    for script in scripts.glob("*.js"):
+        assert not re.search(r"size=\d", script.read_text()), script.name

@@ -12,6 +12,8 @@ const DECISION_TEXT = {
   exclude: "Excluded",
 };
 const TINY_IMAGE_PX = 128; // smaller images are scaled up with crisp pixels
+// The thumbnail size the server makes for cards (service/thumbnails/service.py).
+const CARD_PX = Number(document.body.dataset.cardPx);
 
 /** "Relabeled → washer · by bob", or "Pending". */
 export function describeDecision(review) {
@@ -44,7 +46,7 @@ export function media(sample, { large = false } = {}) {
   const box = h("div", { class: `media ${large ? "media-large" : ""}` });
   if (sample.image_url) {
     box.classList.add("is-image");
-    box.append(thumbnail(sample, 256, `Sample ${isolate(sample.sample_id)}`));
+    box.append(thumbnail(sample, CARD_PX, `Sample ${isolate(sample.sample_id)}`));
   } else if (sample.features) {
     box.classList.add("is-table");
     box.append(featureList(sample.features));

@@ -5,8 +5,9 @@
 
 import { h, isolate, named, revealed } from "./dom.js";
 
-const PREVIEW_PX = 256;
-const THUMB_PX = 96;
+// The thumbnail sizes the server makes for the dashboard (service/thumbnails/service.py).
+const PREVIEW_PX = Number(document.body.dataset.cardPx);
+const THUMB_PX = Number(document.body.dataset.stripPx);
 
 export class ExampleStrip {
   /** ``role`` is "given" or "suggested"; ``key`` steps through it (Shift: backwards). */
