@@ -45,6 +45,11 @@ def reaudit(
     that change how the upload is read (its columns) are checked as an upload's are.
     """
     parent = require_succeeded(session, parent_id)
+    if idempotency_key is not None:
+        # A retry (the client timed out, say) gets its re-audit without checking it again.
+        made = repository.reaudit_by_key(session, parent.id, idempotency_key)
+        if made is not None:
+            return made, False
     options = validate_config({**parent.config, **request.config})
     config = options.stored()
     # Before the lock: checking a large upload takes minutes.

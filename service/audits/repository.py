@@ -276,14 +276,22 @@ def reaudit_of(
 ) -> Audit | None:
     """The parent's re-audit made by the same request: the one with this idempotency key,
     or without a key, the newest with this fingerprint that did not fail or stop."""
-    query = select(Audit).where(Audit.parent_id == parent_id)
     if idempotency_key is not None:
-        query = query.where(Audit.idempotency_key == idempotency_key)
-    else:
-        query = query.where(
-            Audit.reaudit_fingerprint == fingerprint, Audit.status.in_(reusable_statuses)
-        )
+        return reaudit_by_key(session, parent_id, idempotency_key)
+    query = select(Audit).where(
+        Audit.parent_id == parent_id,
+        Audit.reaudit_fingerprint == fingerprint,
+        Audit.status.in_(reusable_statuses),
+    )
     return session.scalars(query.order_by(Audit.created_at.desc()).limit(1)).one_or_none()
+
+
+def reaudit_by_key(session: Session, parent_id: uuid.UUID, idempotency_key: str) -> Audit | None:
+    """The parent's re-audit made with this Idempotency-Key (one at most: a unique index)."""
+    query = select(Audit).where(
+        Audit.parent_id == parent_id, Audit.idempotency_key == idempotency_key
+    )
+    return session.scalars(query).one_or_none()
 
 
 def insert_unless_twin(session: Session, values: dict[str, Any]) -> Audit | None:

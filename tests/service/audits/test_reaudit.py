@@ -360,3 +360,22 @@ def test_a_reaudit_over_the_training_memory_budget_is_refused(client_for, admin,
     assert "LABELAUDIT_MAX_TRAINING_MEMORY_BYTES" in error["message"]
     audits = api.get("/audits", headers=admin).json()["items"]
     assert [audit["id"] for audit in audits] == [parent_id]
+
+
+def test_a_retry_with_its_key_gets_its_reaudit_without_the_checks_again(
+    client_for, admin, seed_audit
+):
+    # The first request's checks passed; its retry (the client timed out) is answered from
+    # the key at once, even where the checks would now refuse (a smaller budget here).
+    parent_id = str(seed_audit(12))
+    path = f"/audits/{parent_id}/reaudit"
+    headers = {**admin, "Idempotency-Key": "retry-1"}
+    first = client_for().post(path, headers=headers, json={})
+    assert first.status_code == 202, first.text
+    strict = client_for(max_training_memory_bytes=1000)
+    again = strict.post(path, headers=headers, json={})
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    other = strict.post(path, headers={**admin, "Idempotency-Key": "retry-2"}, json={})
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "dataset_too_large_to_train"
