@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..queue import AuditQueue
 from ..storage import Storage
-from . import repository
+from . import repository, rounds_repository
 from .models import FINISHED, Audit, Sample
 from .schemas import READING_OPTIONS
 
@@ -346,7 +346,7 @@ def _rounds(session: Session, audit: Audit) -> dict[str, int] | None:
         return None
     return {
         "round": audit.corrections.get("round", 2),
-        **repository.round_comparison(session, audit.id, audit.parent_id),
+        **rounds_repository.round_comparison(session, audit.id, audit.parent_id),
     }
 
 

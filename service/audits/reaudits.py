@@ -19,7 +19,7 @@ from ..db import on_rollback
 from ..errors import Conflict, InvalidInput
 from ..queue import AuditQueue
 from ..storage import Storage
-from . import repository
+from . import rounds_repository
 from .models import REUSABLE, Audit
 from .schemas import READING_OPTIONS, ReauditCreate
 from .service import require_succeeded, validate_config
@@ -47,7 +47,7 @@ def reaudit(
     parent = require_succeeded(session, parent_id)
     if idempotency_key is not None:
         # A retry (the client timed out, say) gets its re-audit without checking it again.
-        made = repository.reaudit_by_key(session, parent.id, idempotency_key)
+        made = rounds_repository.reaudit_by_key(session, parent.id, idempotency_key)
         if made is not None:
             return made, False
     options = validate_config({**parent.config, **request.config})
@@ -58,9 +58,9 @@ def reaudit(
         _check_training_memory(parent, options.engine_config(), limits)
     # Locked on PostgreSQL, so that identical requests wait for each other and the parent
     # is not deleted meanwhile; the unique indexes keep twins out on SQLite too (see
-    # repository.insert_unless_twin).
+    # rounds_repository.insert_unless_twin).
     parent = require_succeeded(session, parent_id, for_update=True)
-    corrections = carried_corrections(parent, repository.decisions(session, parent.id))
+    corrections = carried_corrections(parent, rounds_repository.decisions(session, parent.id))
     if classes is not None:
         _check_relabels(corrections, classes, config["label_column"])
     fingerprint = hashlib.sha256(
@@ -68,7 +68,7 @@ def reaudit(
     ).hexdigest()
 
     def made_before() -> Audit | None:
-        return repository.reaudit_of(
+        return rounds_repository.reaudit_of(
             session,
             parent.id,
             idempotency_key=idempotency_key,
@@ -79,7 +79,7 @@ def reaudit(
     existing = made_before()
     if existing is not None:
         return existing, False
-    audit = repository.insert_unless_twin(
+    audit = rounds_repository.insert_unless_twin(
         session,
         {
             "id": uuid.uuid4(),

@@ -174,7 +174,7 @@ def test_a_third_round_carries_both_earlier_rounds(client, admin, reviewer, seed
 
 
 def test_the_round_comparison_counts_sample_by_sample(database):
-    from service.audits.repository import round_comparison
+    from service.audits.rounds_repository import round_comparison
     from tests.seeding import write_audit
 
     decided = {"action": "keep", "label": "bolt", "reviewed_by": "ana", "round": 1}
