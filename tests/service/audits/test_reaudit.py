@@ -248,12 +248,12 @@ def test_identical_reaudits_at_once_make_one(
 ):
     from sqlalchemy import func, select
 
-    from service.audits import repository
+    from service.audits import rounds_repository
     from service.audits.models import Audit
 
     parent_id = seed_audit(12)
     # All ten have looked for a re-audit made before, and found none, before any writes.
-    meet_after(repository, "reaudit_of", 10)
+    meet_after(rounds_repository, "reaudit_of", 10)
     answers = reaudits_at_once(database, settings, parent_id, 10, idempotency_key)
 
     assert len(answers) == 10
@@ -337,11 +337,11 @@ def test_without_row_locks_postgresql_still_makes_one_reaudit(
     """The parent's row lock only makes twins wait; the unique indexes keep them out."""
     from sqlalchemy.sql.selectable import Select
 
-    from service.audits import repository
+    from service.audits import rounds_repository
 
     monkeypatch.setattr(Select, "with_for_update", lambda self, **_: self)
     parent_id = seed_audit(12)
-    meet_after(repository, "reaudit_of", 5)
+    meet_after(rounds_repository, "reaudit_of", 5)
     answers = reaudits_at_once(database, settings, parent_id, 5, None)
     assert sorted(created for _, created in answers) == [False] * 4 + [True]
     assert len({audit_id for audit_id, _ in answers}) == 1
