@@ -20,6 +20,7 @@ from PIL import Image
 
 from formats.evidence import history_blobs, top_class_blobs
 from tests.seeding import DEFAULT_SUMMARY, write_audit
+from tests.service.bidi_cases import BALANCED, ISOLATED
 
 from .browser import IMAGES_LOADED, LAPTOP, PHONE, Service, screenshot, sign_in, wait_until, watched
 
@@ -180,6 +181,25 @@ def test_bidi_controls_reorder_nothing_outside_a_name(review_page):
         assert decision == "Pending"
     spoof = card_of(page, f"evil{RLO}gnp.exe").query_selector(".sample-name")
     assert spoof.text_content() == "evil⟨U+202E⟩gnp.exe", "the control is shown, not obeyed"
+    assert not problems, problems
+
+
+# The dashboard's own module, as its pages load it (same origin, under its CSP).
+RUN_DOM_HELPERS = """async ([balancedCases, isolatedCases]) => {
+  const sheet = document.querySelector('link[rel=stylesheet]').href;
+  const dom = await import(sheet.replace(/\\/css\\/[^/]+$/, '/js/dom.js'));
+  return [
+    balancedCases.map(([text]) => dom.balanced(text)),
+    isolatedCases.map(([text]) => dom.isolate(text)),
+  ];
+}"""
+
+
+def test_the_scripts_balance_and_isolate_as_the_server_does(review_page):
+    page, problems = review_page
+    balanced, isolated = page.evaluate(RUN_DOM_HELPERS, [BALANCED, ISOLATED])
+    assert balanced == [expected for _, expected in BALANCED]
+    assert isolated == [expected for _, expected in ISOLATED]
     assert not problems, problems
 
 
