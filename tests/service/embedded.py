@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 
@@ -70,3 +71,16 @@ def wait_for_text(path: Path, marker: str, process: subprocess.Popen[str], timeo
             pytest.fail(f"labelaudit serve did not print {marker!r}:\n{text[-3000:]}")
         time.sleep(0.2)
     return text
+
+
+def wait_until_ready(client: httpx.Client, timeout: float = 30) -> None:
+    """Until the served app answers ``/readyz`` with 200 (its database and broker up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the service never became ready"
+        time.sleep(0.2)

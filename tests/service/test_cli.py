@@ -19,6 +19,7 @@ from tests.service.embedded import (
     is_running,
     start_serve,
     wait_for_text,
+    wait_until_ready,
 )
 
 # Every test here starts a `labelaudit` process.
@@ -35,15 +36,7 @@ def test_embedded_serve_runs_the_whole_flow(tmp_path):
         key = printed.split("shown only now): ")[1].split()[0]
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the service never became ready"
-                time.sleep(0.2)
+            wait_until_ready(client)
             run_flow(client, headers)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -112,15 +105,7 @@ def test_serve_believes_forwarded_headers_only_from_trusted_proxies(tmp_path, tr
         printed = wait_for_text(log_path, "shown only now", process, timeout=60)
         key = printed.split("shown only now): ")[1].split()[0]
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the service never answered"
-                time.sleep(0.2)
+            wait_until_ready(client)
             answer = client.post(
                 "/sign-in",
                 data={"key": key},
