@@ -19,6 +19,7 @@ from tests.service.embedded import (
     is_running,
     start_serve,
     wait_for_text,
+    wait_until_ready,
 )
 
 # Every test here waits on `labelaudit serve`'s local worker, which trains.
@@ -46,15 +47,8 @@ class EmbeddedServe:
         printed = wait_for_text(log_path, "local worker (pid", self.process, timeout=60)
         self.worker_pid = int(printed.split("local worker (pid ")[1].split(",")[0])
         client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if client.get("/readyz").status_code == 200:
-                    return client
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the service never became ready"
-            time.sleep(0.2)
+        wait_until_ready(client)
+        return client
 
     def stop(self) -> float:
         """SIGTERM; returns how long `serve` took to exit."""
