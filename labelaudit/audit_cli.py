@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -11,6 +10,13 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from formats.csv_rows import (
+    LEADING_SUSPECT_COLUMNS,
+    boolean_cell,
+    csv_writer,
+    neutralised,
+    suspect_cells,
+)
 from formats.options import (
     default_epochs_text,
     default_image_size_text,
@@ -42,7 +48,8 @@ HELP = {
     "folds": "held-out folds (default: 5 in crossval mode, otherwise 2)",
     "image_size": f"side images are resized to (default: {default_image_size_text()})",
 }
-CSV_COLUMNS = ("sample_id", "given_label", "suggested_label", "confidence", "score", "flagged")
+# The API's suspects export's leading columns, then whether the sample is flagged (--all).
+CSV_COLUMNS = (*LEADING_SUSPECT_COLUMNS, "flagged")
 
 
 def add_commands(commands: Any) -> None:
@@ -118,26 +125,27 @@ def run_audit(args: argparse.Namespace) -> int:
 
 
 def write_suspects(path: Path, result: Any, *, include_all: bool) -> int:
-    """Write one row per flagged sample (every sample with ``include_all``), by score."""
+    """Write one row per flagged sample (every sample with ``include_all``), by score, as
+    the API's suspects export writes its rows: full-precision scores, and ids and labels a
+    spreadsheet would run as formulas neutralised (see :mod:`formats.csv_rows`)."""
     flags = result.flags
     order = np.argsort(-flags.score, kind="stable")
     if not include_all:
         order = order[flags.flagged[order]]
     names = result.class_names
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv_writer(handle)
         writer.writerow(CSV_COLUMNS)
         for i in order:
-            writer.writerow(
-                (
-                    result.sample_ids[i],
-                    names[result.given[i]],
-                    names[flags.suggested[i]],
-                    f"{flags.confidence[i]:.4f}",
-                    f"{flags.score[i]:.4f}",
-                    bool(flags.flagged[i]),
-                )
+            cells = suspect_cells(
+                result.sample_ids[i],
+                i,
+                names[result.given[i]],
+                names[flags.suggested[i]],
+                flags.confidence[i],
+                flags.score[i],
             )
+            writer.writerow(neutralised((*cells, boolean_cell(flags.flagged[i]))))
     return int(order.size)
 
 

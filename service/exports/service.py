@@ -1,37 +1,35 @@
 """CSV exports, written in batches from a server-side cursor so memory stays constant.
 
-Ids and labels come from uploads and annotation vendors, and a spreadsheet runs a cell
-that starts like a formula (``=HYPERLINK(...)``, ``+cmd|...``, ``@SUM(...)``). The export
-meant for people, ``suspects``, prefixes such cells with a single quote, as OWASP
-recommends (the spreadsheet shows the text without the quote); the one meant for the next
-training run, ``corrected``, keeps every value exactly, since its ids must match the
-dataset's and its labels are the labels. Either can be asked for the other way.
+The export meant for people, ``suspects``, neutralises cells a spreadsheet would run as
+formulas (see :mod:`formats.csv_rows`, which the command line's suspects file follows too);
+the one meant for the next training run, ``corrected``, keeps every value exactly, since its
+ids must match the dataset's and its labels are the labels. Either can be asked for the
+other way.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, Literal
 
+from formats.csv_rows import (
+    LEADING_SUSPECT_COLUMNS,
+    boolean_cell,
+    csv_writer,
+    neutralised,
+    suspect_cells,
+)
+
 from ..audits import repository as audits_repository
 from ..audits.models import Sample
 from ..db import Database
 
 ExportKind = Literal["suspects", "corrected"]
-# What makes a spreadsheet read a cell as a formula (OWASP, CSV injection): one of these
-# first, or, after leading whitespace, one of the first four.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUSPECT_COLUMNS = (
-    "sample_id",
-    "row_index",
-    "given_label",
-    "suggested_label",
-    "confidence",
-    "score",
+    *LEADING_SUSPECT_COLUMNS,
     "action",
     "final_label",
     "reviewed_by",
@@ -71,7 +69,7 @@ def export_csv(
     next training run; excluded samples have no final label and ``excluded=true``).
 
     With ``escape_formulas``, a text cell a spreadsheet would run as a formula gets a
-    leading single quote (see :func:`neutralise_formula`).
+    leading single quote (see :func:`formats.csv_rows.neutralise_formula`).
     """
     header = SUSPECT_COLUMNS if kind == "suspects" else CORRECTED_COLUMNS
     read = SUSPECT_FIELDS if kind == "suspects" else CORRECTED_FIELDS
@@ -89,9 +87,7 @@ def export_csv(
 def _chunks(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Iterator[str]:
     """CSV text ``ROWS_PER_CHUNK`` rows at a time (``writerows`` loops in C)."""
     buffer = io.StringIO()
-    # RFC 4180's CRLF: the writer then also quotes a cell holding a lone CR, which with
-    # "\n" it wrote bare, breaking the row for every reader.
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv_writer(buffer)
     writer.writerow(columns)
     rows = iter(rows)
     while batch := list(islice(rows, ROWS_PER_CHUNK)):
@@ -103,33 +99,14 @@ def _chunks(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> Ite
         yield buffer.getvalue()
 
 
-def neutralise_formula(cell: object) -> object:
-    """``cell`` with a single quote in front if it is text a spreadsheet would run as a
-    formula. Only text changes (the scores are numbers, never negative); text that reads as
-    a negative number, an id ``-5``, is quoted too, as OWASP advises: the spreadsheet shows
-    the text ``-5``, and ``-05`` stays ``-05``."""
-    if isinstance(cell, str) and (
-        cell.startswith(FORMULA_STARTS) or cell.lstrip().startswith(FORMULA_STARTS[:4])
-    ):
-        return "'" + cell
-    return cell
-
-
 def _escaped(to_row: RowMaker) -> RowMaker:
-    return lambda sample: tuple(map(neutralise_formula, to_row(sample)))
+    return lambda sample: neutralised(to_row(sample))
 
 
 def _suspect_row(sample: Sequence[Any]) -> tuple[object, ...]:
     sample_id, row_index, given, suggested, confidence, score, action, final, by, at = sample
     return (
-        sample_id,
-        row_index,
-        given,
-        suggested,
-        # The shortest text that reads back as the same float: rounding made tiny
-        # confidences "0.0000", which cannot be ranked.
-        confidence,
-        score,
+        *suspect_cells(sample_id, row_index, given, suggested, confidence, score),
         action or "",
         final or "",
         by or "",
@@ -140,5 +117,5 @@ def _suspect_row(sample: Sequence[Any]) -> tuple[object, ...]:
 def _corrected_row(sample: Sequence[Any]) -> tuple[object, ...]:
     sample_id, given, final, action = sample
     if action == "exclude":
-        return (sample_id, given, "", action, "true")
-    return (sample_id, given, final or given, action or "unreviewed", "false")
+        return (sample_id, given, "", action, boolean_cell(True))
+    return (sample_id, given, final or given, action or "unreviewed", boolean_cell(False))

@@ -48,6 +48,7 @@ def test_audit_csv_end_to_end_finds_injected_errors(tmp_path):
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == [
         "sample_id",
+        "row_index",
         "given_label",
         "suggested_label",
         "confidence",
@@ -55,7 +56,7 @@ def test_audit_csv_end_to_end_finds_injected_errors(tmp_path):
         "flagged",
     ]
     flagged = {row["sample_id"] for row in rows}
-    assert all(row["flagged"] == "True" for row in rows)
+    assert all(row["flagged"] == "true" for row in rows)
     scores = [float(row["score"]) for row in rows]
     assert scores == sorted(scores, reverse=True)
     assert rows[0]["given_label"].startswith("digit-")

@@ -4,9 +4,6 @@ spreadsheets runs no formula an id or a label smuggled in."""
 import csv
 import io
 
-import pytest
-
-from service.exports.service import neutralise_formula
 from tests.seeding import write_audit
 
 
@@ -84,23 +81,3 @@ def test_the_corrected_export_keeps_the_values_exact_for_training(client, databa
     assert mode == "escaped"
     assert {row["sample_id"] for row in escaped} == {f"'{i}" for i in HOSTILE_IDS} | {"plain-7"}
     assert {row["final_label"] for row in escaped} == {"'@bolt", "bolt"}
-
-
-@pytest.mark.parametrize(
-    ("cell", "written"),
-    [
-        ("=1+1", "'=1+1"),
-        ("-5", "'-5"),
-        ("-0.25", "'-0.25"),
-        (" \t+1", "' \t+1"),
-        ("\tplain", "'\tplain"),
-        ("\rplain", "'\rplain"),
-        ("a=b", "a=b"),
-        ("'=quoted", "'=quoted"),
-        ("", ""),
-        (-0.25, -0.25),
-        (3, 3),
-    ],
-)
-def test_only_formula_like_text_is_quoted(cell, written):
-    assert neutralise_formula(cell) == written
