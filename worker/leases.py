@@ -17,8 +17,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from service.audits import execution
-from service.audits.execution import AuditJob
+from service.audits import worker_attempts, worker_sweeps
+from service.audits.worker_attempts import AuditJob
 from service.db import Database
 from service.queue import AuditQueue
 
@@ -30,7 +30,8 @@ SELF_FENCE_SHARE = 0.8
 
 
 class LeaseKeeper:
-    """Renews ``job``'s lease in a thread while the block runs.
+    """Renews ``job``'s lease in a thread while the block runs: the only code that renews
+    a lease, on its own clock, so a long epoch (or a long load) without progress keeps it.
 
     ``lost`` is set, with ``reason``, once the audit is no longer this attempt's or the
     lease could not be renewed for most of its length.
@@ -60,7 +61,7 @@ class LeaseKeeper:
         while not self._done.wait(self.lease_s / RENEWALS_PER_LEASE):
             try:
                 with self.database.session_scope() as session:
-                    held = execution.renew_lease(session, self.job, lease_s=self.lease_s)
+                    held = worker_attempts.renew_lease(session, self.job, lease_s=self.lease_s)
             except Exception as exc:  # the database is away; the lease runs down
                 silent = time.monotonic() - renewed
                 log.warning("audit %s: lease renewal failed: %s", self.job.audit_id, exc)
@@ -110,8 +111,8 @@ class Sweeper:
     def sweep(self) -> SweepCounts:
         """One pass; returns how many audits it re-queued and sent again."""
         with self.database.session_scope() as session:
-            expired = execution.requeue_expired(session, self.queue)
-            lost = execution.resend_lost(session, self.queue, after_s=self.resend_after_s)
+            expired = worker_sweeps.requeue_expired(session, self.queue)
+            lost = worker_sweeps.resend_lost(session, self.queue, after_s=self.resend_after_s)
         for lease in expired:
             log.warning(
                 "audit %s: re-queued; the lease of attempt %d (worker %s) expired at %s",

@@ -1,12 +1,17 @@
 """The engine's progress callback as a worker runs it: progress written to the audit's row,
-and the lease renewed with it, so a deleted, cancelled or taken-over audit stops training."""
+so the dashboard shows it and a deleted, cancelled or taken-over audit stops training.
+
+The lease is not this module's: :class:`worker.leases.LeaseKeeper` alone renews it, on its
+own clock, so an epoch longer than the lease keeps it and a report is only a write.
+"""
 
 from __future__ import annotations
 
 import time
 
-from service.audits import execution
-from service.audits.execution import AuditJob
+from formats.contract import ProgressReport
+from service.audits import worker_attempts
+from service.audits.worker_attempts import AuditJob
 from service.db import Database
 from worker.engine import Progress
 
@@ -17,15 +22,18 @@ class AuditStopped(Exception):
 
 class ProgressReporter:
     """The engine's progress callback: writes progress at most every ``interval_s`` and
-    raises :class:`AuditStopped` when the audit is no longer this worker's to run."""
+    raises :class:`AuditStopped` when the audit is no longer this worker's to run.
+
+    ``lease_s`` is accepted for the callers that still pass it and not used: the lease
+    keeper renews the lease.
+    """
 
     def __init__(
-        self, job: AuditJob, database: Database, interval_s: float, *, lease_s: float
+        self, job: AuditJob, database: Database, interval_s: float, *, lease_s: float | None = None
     ) -> None:
         self.job = job
         self.database = database
         self.interval_s = interval_s
-        self.lease_s = lease_s
         self.started = time.monotonic()
         self.last_write = float("-inf")
         self.resumed_at: int | None = None
@@ -44,17 +52,15 @@ class ProgressReporter:
         elapsed = now - self.started
         done = fraction - self.start_fraction
         eta = elapsed * (1 - fraction) / done if done > 0 else None
-        report = {
-            "stage": progress.stage,
-            "epoch": progress.epoch,
-            "epochs": progress.epochs,
-            "fraction": round(fraction, 4),
-            "eta_seconds": round(eta, 1) if eta is not None else None,
-            "resumed_at": self.resumed_at,
-        }
+        report = ProgressReport(
+            stage=progress.stage,
+            epoch=progress.epoch,
+            epochs=progress.epochs,
+            fraction=round(fraction, 4),
+            eta_seconds=round(eta, 1) if eta is not None else None,
+            resumed_at=self.resumed_at,
+        )
         with self.database.session_scope() as session:
-            still_ours = execution.renew_lease(
-                session, self.job, lease_s=self.lease_s, progress=report
-            )
+            still_ours = worker_attempts.write_progress(session, self.job, report)
         if not still_ours:
             raise AuditStopped(str(self.job.audit_id))

@@ -3,9 +3,10 @@
 ``run_audit(audit_id)`` is idempotent: a re-delivered task for a finished audit, or for one
 whose lease another worker holds, does nothing; one for an audit re-queued after its
 worker died takes it over, resumes training from its checkpoint and replaces any partial
-results in one transaction (see :mod:`service.audits.execution`). A warm shutdown (SIGTERM)
-abandons the epoch in progress and gives the audit back, so the next worker resumes it at
-once. Every way an attempt ends is logged with its reason.
+results in one transaction (see :mod:`service.audits.worker_attempts`). A warm shutdown
+(SIGTERM) abandons the epoch in progress and gives the audit back, so the next worker
+resumes it at once. Every way an attempt ends is logged with its reason. What it hands the
+service is :class:`formats.contract.AuditOutcome`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 from celery import Task, signals
 from celery.exceptions import MaxRetriesExceededError, Reject
 
-from formats import Dataset, DatasetError, load_dataset
+from formats import Dataset, DatasetError
+from formats.contract import AuditOutcome, ConfusionCell
 from formats.evidence import history_blobs, top_class_blobs
-from service.audits import execution, repository
-from service.audits.execution import AuditJob, AuditOutcome
+from service.audits import repository, worker_attempts
+from service.audits.worker_attempts import AuditJob
 from service.config import get_settings
 from service.db import Database
 from service.queue import RUN_AUDIT_TASK, AuditQueue
@@ -36,7 +38,7 @@ from worker.engine import (
     Progress,
     TrainingInterrupted,
     audit,
-    max_image_side,
+    load_for_audit,
 )
 from worker.engine.checkpoint import remove_checkpoint
 
@@ -103,7 +105,7 @@ def execute_audit(audit_id: uuid.UUID) -> str:
     settings = get_settings()
     storage = Storage(settings.data_dir)
     with database().session_scope() as session:
-        claim = execution.claim_audit(
+        claim = worker_attempts.claim_audit(
             session, storage, audit_id, worker_host=socket.gethostname(), lease_s=settings.lease_s
         )
     if claim.job is None:
@@ -130,7 +132,7 @@ def execute_audit(audit_id: uuid.UUID) -> str:
                 job, f"the worker hit an internal error ({type(exc).__name__}); see its log"
             )
         with database().session_scope() as session:
-            stored = execution.store_results(session, job, outcome)
+            stored = worker_attempts.store_results(session, job, outcome)
     remove_checkpoint(job.checkpoint_path)
     if not stored:
         log.warning(
@@ -147,7 +149,7 @@ def _interrupted(job: AuditJob, lease: LeaseKeeper) -> str:
     """Training stopped before the end: give the audit back, or let go of a lost one."""
     if not lease.lost.is_set() and SHUTTING_DOWN.is_set():
         with database().session_scope() as session:
-            released = execution.release_audit(session, audit_queue(), job)
+            released = worker_attempts.release_audit(session, audit_queue(), job)
         if released:
             log.warning(
                 "audit %s: worker shutting down; attempt %d checkpointed and re-queued",
@@ -156,7 +158,7 @@ def _interrupted(job: AuditJob, lease: LeaseKeeper) -> str:
             )
             return "released"
     with database().session_scope() as session:
-        finished = execution.is_finished(session, job.audit_id)
+        finished = worker_attempts.is_finished(session, job.audit_id)
     if finished:
         remove_checkpoint(job.checkpoint_path)
     reason = _lost_reason(job) or lease.reason or "it was given back"
@@ -184,7 +186,7 @@ def _lost_reason(job: AuditJob) -> str | None:
 
 def _fail(job: AuditJob, message: str) -> str:
     with database().session_scope() as session:
-        execution.fail_audit(session, job, message)
+        worker_attempts.fail_audit(session, job, message)
     remove_checkpoint(job.checkpoint_path)
     return "failed"
 
@@ -196,12 +198,11 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
     )
     reporter(Progress("loading", 0, 0, 0.0), force=True)
     config = AuditConfig.from_mapping(job.engine_options)
-    dataset = load_dataset(
+    dataset = load_for_audit(
         job.upload_path,
+        config,
         label_column=job.label_column,
         id_column=job.id_column,
-        image_size=config.image_size,
-        max_image_side=max_image_side(config.device),
         cache_dir=job.cache_dir,
         limits=settings.limits,
     )
@@ -218,9 +219,9 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
     outcome = to_outcome(result, list(dataset.image_paths) if dataset.kind == "image" else None)
     outcome = replace(
         outcome,
-        epochs=config.epochs_for(dataset.n_samples),
-        mode=config.mode_for(is_image=dataset.kind == "image"),
-        image_size=int(dataset.features.shape[1]) if dataset.kind == "image" else None,
+        epochs=result.plan.epochs,
+        mode=result.plan.mode,
+        image_size=result.plan.image_side,
         threads=result.threads,
     )
     if dataset.kind == "table":
@@ -242,7 +243,7 @@ def to_outcome(result: AuditResult, image_paths: list[str] | None) -> AuditOutco
     names = result.class_names
     flags = result.flags
     confusion = [
-        {"given": names[i], "suggested": names[j], "count": int(result.confusion[i, j])}
+        ConfusionCell(given=names[i], suggested=names[j], count=int(result.confusion[i, j]))
         for i in range(len(names))
         for j in range(len(names))
         if i != j and result.confusion[i, j] > 0

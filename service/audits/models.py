@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from formats.contract import AuditSummary, Corrections, ProgressReport
 from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
 
 from ..db import Base, BigIdType, JsonType, NullableJsonType, utcnow
@@ -41,16 +42,18 @@ class Audit(Base):
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     config: Mapped[dict[str, Any]]
-    # Reviews carried over from the earlier rounds: {"relabel": {sample_id: label},
-    # "exclude": [...], "reviews": {sample_id: prior review}, "round": this audit's round}.
+    # A re-audit's decisions carried over from the earlier rounds, and its round
+    # (formats.contract.Corrections; read with stored_corrections).
     corrections: Mapped[dict[str, Any] | None]
     upload_filename: Mapped[str] = mapped_column(String(255))
     upload_kind: Mapped[str] = mapped_column(String(16))
     upload_size: Mapped[int] = mapped_column(BigInteger)
     dataset_kind: Mapped[str] = mapped_column(String(16))
     class_names: Mapped[list[str] | None]
+    # formats.contract.ProgressReport, written by the worker (read with stored_progress).
     progress: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # formats.contract.AuditSummary, written by the worker (read with stored_summary).
     summary: Mapped[dict[str, Any] | None]
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("audits.id", ondelete="SET NULL"), index=True
@@ -60,7 +63,7 @@ class Audit(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     # A running audit's worker renews its lease every few seconds; once it has expired,
-    # a sweeper hands the audit to another worker (see execution.requeue_expired).
+    # a sweeper hands the audit to another worker (see worker_sweeps.requeue_expired).
     heartbeat_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
     worker_host: Mapped[str | None] = mapped_column(String(255))
@@ -70,7 +73,7 @@ class Audit(Base):
     queue: Mapped[str] = mapped_column(String(64), server_default="cpu")
     # When its task was last sent. A queued audit left unclaimed long after this, on a
     # queue holding fewer messages than queued audits, has lost its message and is sent
-    # again (see execution.resend_lost).
+    # again (see worker_sweeps.resend_lost).
     enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A re-audit remembers the request that made it, so that repeating the request returns
     # it instead of a twin: the client's Idempotency-Key, and a digest of the parent's
@@ -99,6 +102,26 @@ class Audit(Base):
             sqlite_where=text(REUSABLE_WITHOUT_KEY),
         ),
     )
+
+    def stored_summary(self) -> AuditSummary | None:
+        """The summary the worker stored, read through the contract; None before it
+        succeeded. Read once per value: a page of samples asks for it once a sample."""
+        if self.summary is None:
+            return None
+        raw, read = self.__dict__.get("_summary_read", (None, None))
+        if raw is not self.summary or read is None:
+            read = AuditSummary.model_validate(self.summary)
+            self.__dict__["_summary_read"] = (self.summary, read)
+        return read
+
+    def stored_corrections(self) -> Corrections | None:
+        """A re-audit's corrections, read through the contract; None for an audit of an
+        upload."""
+        return None if self.corrections is None else Corrections.model_validate(self.corrections)
+
+    def stored_progress(self) -> ProgressReport | None:
+        """How far the worker got, as it last reported; None before it claimed the audit."""
+        return None if self.progress is None else ProgressReport.model_validate(self.progress)
 
 
 class Sample(Base):

@@ -107,14 +107,14 @@ def image_url(audit: Audit, row_index: int) -> str:
 
 
 def sample_out(audit: Audit, sample: Sample, *, top_classes: bool = True) -> SampleOut:
-    summary = audit.summary or {}
+    summary = audit.stored_summary()
     history = None if sample.history is None else decode_history(sample.history)
     window = None
-    if history is not None and summary.get("window"):
-        window = list(range(len(history) - summary["window"] + 1, len(history) + 1))
+    if history is not None and summary is not None and summary.window:
+        window = list(range(len(history) - summary.window + 1, len(history) + 1))
     ranked = None if sample.top_classes is None else decode_top_classes(sample.top_classes)
     names = audit.class_names or []
-    threshold = summary.get("thresholds", {}).get(sample.given_label)
+    threshold = None if summary is None else summary.thresholds.get(sample.given_label)
     # The suggestion is the most probable class over the window: the first ranked.
     suggested_probability = None if not ranked else ranked[0][1]
     return SampleOut(
@@ -157,7 +157,8 @@ def sample_out(audit: Audit, sample: Sample, *, top_classes: bool = True) -> Sam
 def reference_examples(session: Session, audit_id: uuid.UUID) -> ReferenceExamples:
     """The examples the engine chose per class; an image audit's with their thumbnails."""
     audit = require_succeeded(session, audit_id)
-    chosen: dict[str, list[str]] = (audit.summary or {}).get("reference_examples", {})
+    summary = audit.stored_summary()
+    chosen = {} if summary is None else summary.reference_examples
     with_images = audit.dataset_kind == "image"
     rows = {}
     if with_images:
@@ -179,13 +180,15 @@ def reference_examples(session: Session, audit_id: uuid.UUID) -> ReferenceExampl
 
 def _thresholds(audit: Audit) -> dict[str, float]:
     """k per class, as the audit's summary recorded it."""
-    return dict((audit.summary or {}).get("thresholds", {}))
+    summary = audit.stored_summary()
+    return {} if summary is None else dict(summary.thresholds)
 
 
 def _features(audit: Audit, sample: Sample) -> dict[str, float] | None:
     if sample.features is None:
         return None
-    names = (audit.summary or {}).get("feature_names", [])
+    summary = audit.stored_summary()
+    names = [] if summary is None else summary.feature_names
     return dict(zip(names, sample.features, strict=False))
 
 

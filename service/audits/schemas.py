@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from formats.contract import ConfusionCell, ProgressReport, RoundComparison
 from formats.evidence import DecidingView
 from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
 from formats.options import (
@@ -103,33 +104,16 @@ class ReauditCreate(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class ProgressOut(BaseModel):
-    stage: str
-    epoch: int
-    epochs: int
-    fraction: float
-    eta_seconds: float | None = None
-    # Set when this attempt resumed from a checkpoint taken after that many epochs.
-    resumed_at: int | None = None
+class ProgressOut(ProgressReport):
+    """How far a running audit is, as its worker last reported."""
 
 
-class ConfusionCount(BaseModel):
-    given: str
-    suggested: str
-    count: int
+class ConfusionCount(ConfusionCell):
+    """A cell of the confusion the audit's summary reports."""
 
 
-class RoundSummary(BaseModel):
-    """A re-audit's flags against its parent's, sample by sample; samples a decision
-    excluded are not in the re-audit and count in none of them."""
-
-    round: int = Field(description="1 for an audit of an upload, 2 for its re-audit, ...")
-    resolved: int = Field(description="flagged in the parent, not flagged now")
-    still_flagged: int = Field(description="flagged in the parent and again now")
-    disputed: int = Field(
-        description="flagged now although a reviewer decided on them in an earlier round"
-    )
-    new_suspects: int = Field(description="flagged now, not flagged in the parent")
+class RoundSummary(RoundComparison):
+    """A re-audit's round and its flags against its parent's, as the summary reports them."""
 
 
 class SummaryOut(BaseModel):

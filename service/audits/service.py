@@ -28,10 +28,8 @@ from .schemas import (
     AuditOptions,
     AuditOut,
     AuditPage,
-    ConfusionCount,
     DatasetOut,
     ProgressOut,
-    RoundSummary,
     SummaryOut,
 )
 from .validation import inspect_upload
@@ -195,32 +193,18 @@ def delete_audit(session: Session, storage: Storage, audit_id: uuid.UUID) -> Non
 
 
 def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
+    stored = audit.stored_summary()
     summary = None
-    if audit.summary is not None:
-        stored = audit.summary
-        summary = SummaryOut(
-            samples=stored["samples"],
-            flagged=stored["flagged"],
-            estimated_errors=stored["estimated_errors"],
-            thresholds=stored.get("thresholds", {}),
-            confusion=[ConfusionCount(**cell) for cell in stored["confusion"]],
-            reviewed=sum(reviews.values()),
-            reviews=reviews,
-            seconds=stored["seconds"],
-            device=stored["device"],
-            epochs=stored.get("epochs"),
-            mode=stored.get("mode"),
-            image_size=stored.get("image_size"),
-            threads=stored.get("threads"),
-            rounds=RoundSummary(**stored["rounds"]) if stored.get("rounds") else None,
-            window=stored.get("window"),
+    if stored is not None:
+        summary = SummaryOut.model_validate(
+            {
+                **stored.model_dump(exclude={"feature_names", "reference_examples"}),
+                "reviewed": sum(reviews.values()),
+                "reviews": reviews,
+            }
         )
-    corrections = None
-    if audit.corrections is not None:
-        corrections = {
-            "relabeled": len(audit.corrections.get("relabel", {})),
-            "excluded": len(audit.corrections.get("exclude", [])),
-        }
+    corrections = audit.stored_corrections()
+    progress = audit.stored_progress()
     return AuditOut(
         id=audit.id,
         name=audit.name,
@@ -233,11 +217,13 @@ def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
             kind=audit.dataset_kind,  # type: ignore[arg-type]
             class_names=audit.class_names,
         ),
-        progress=ProgressOut(**audit.progress) if audit.progress else None,
+        progress=None if progress is None else ProgressOut.model_validate(progress.model_dump()),
         error=audit.error,
         summary=summary,
         parent_id=audit.parent_id,
-        corrections=corrections,
+        corrections=None
+        if corrections is None
+        else {"relabeled": len(corrections.relabel), "excluded": len(corrections.exclude)},
         created_by=audit.created_by,
         created_at=audit.created_at,
         started_at=audit.started_at,

@@ -1,6 +1,8 @@
 """Leases: sweepers re-queue an expired audit exactly once and leave live ones alone; a
-worker whose audit is taken from it learns so from its next renewal; a queued audit whose
-message was lost is sent again, once, and one whose message waits is left alone."""
+worker whose audit is taken from it learns so from its next renewal; the lease keeper holds
+an audit through an epoch longer than the lease and lets go before a lease it cannot renew
+expires; a queued audit whose message was lost is sent again, once, and one whose message
+waits is left alone."""
 
 import time
 import uuid
@@ -9,6 +11,7 @@ from datetime import timedelta
 import redis
 
 from service.db import utcnow
+from tests.conftest import BOTH_DATABASES
 from tests.worker.test_tasks import load, new_audit  # noqa: F401  (fixture)
 
 
@@ -81,15 +84,16 @@ def test_two_sweepers_resend_a_lost_message_once_and_leave_waiting_ones_alone(
     redis.Redis.from_url(redis_url).delete(lossy, backlog)
 
 
+@BOTH_DATABASES
 def test_a_lease_keeper_notices_that_its_audit_was_taken(database, settings, new_audit):  # noqa: F811
-    from service.audits import execution
+    from service.audits import worker_attempts
     from service.audits.models import Audit
     from service.storage import Storage
     from worker.leases import LeaseKeeper
 
     audit_id = new_audit()
     with database.session_scope() as session:
-        job = execution.claim_audit(
+        job = worker_attempts.claim_audit(
             session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=3
         ).job
     assert job is not None
@@ -100,7 +104,7 @@ def test_a_lease_keeper_notices_that_its_audit_was_taken(database, settings, new
         assert renewed > utcnow() + timedelta(seconds=2)
         with database.session_scope() as session:
             assert (
-                execution.claim_audit(
+                worker_attempts.claim_audit(
                     session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=3
                 ).outcome
                 == "busy"
@@ -109,8 +113,69 @@ def test_a_lease_keeper_notices_that_its_audit_was_taken(database, settings, new
         with database.session_scope() as session:
             session.get(Audit, audit_id).status = "queued"
         with database.session_scope() as session:
-            execution.claim_audit(
+            worker_attempts.claim_audit(
                 session, Storage(settings.data_dir), audit_id, worker_host="other", lease_s=3
             )
         assert lease.lost.wait(3), "the lease keeper never noticed"
     assert "handed to another worker" in lease.reason
+
+
+@BOTH_DATABASES
+def test_an_epoch_longer_than_the_lease_keeps_it_without_a_progress_report(
+    database,
+    settings,
+    new_audit,  # noqa: F811
+):
+    from service.audits import worker_attempts
+    from service.queue import AuditQueue
+    from service.storage import Storage
+    from worker.leases import LeaseKeeper, Sweeper
+
+    audit_id = new_audit()
+    with database.session_scope() as session:
+        job = worker_attempts.claim_audit(
+            session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=1.2
+        ).job
+    assert job is not None
+    sweeper = Sweeper(
+        database, AuditQueue.from_settings(settings), interval_s=10, resend_after_s=60
+    )
+    with LeaseKeeper(database, job, lease_s=1.2) as lease:
+        # Two leases long, nothing reported: the sweeps find the lease live every time.
+        for _ in range(4):
+            time.sleep(0.6)
+            assert sweeper.sweep().requeued == 0
+        assert not lease.lost.is_set()
+    audit = load(database, audit_id)[0]
+    assert audit.status == "running" and audit.attempt == job.attempt
+
+
+class UnreachableDatabase:
+    """A database that refuses every unit of work, as one that went away does."""
+
+    def session_scope(self):
+        raise ConnectionError("the database is unreachable")
+
+
+@BOTH_DATABASES
+def test_a_lease_that_cannot_be_renewed_stops_the_attempt_before_it_expires(
+    database,
+    settings,
+    new_audit,  # noqa: F811
+):
+    from service.audits import worker_attempts
+    from service.storage import Storage
+    from worker.leases import SELF_FENCE_SHARE, LeaseKeeper
+
+    audit_id = new_audit()
+    with database.session_scope() as session:
+        job = worker_attempts.claim_audit(
+            session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=3
+        ).job
+    assert job is not None
+    started = time.monotonic()
+    with LeaseKeeper(UnreachableDatabase(), job, lease_s=3) as lease:
+        assert lease.lost.wait(5), "the lease keeper never gave up"
+        gave_up_after = time.monotonic() - started
+    assert SELF_FENCE_SHARE * 3 <= gave_up_after < 3
+    assert "could not be renewed" in lease.reason

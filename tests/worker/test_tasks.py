@@ -155,32 +155,48 @@ def test_data_that_cannot_be_loaded_fails_the_audit_with_a_readable_error(
 
 
 def test_a_cancelled_audit_stops_at_its_next_progress_report(tasks, database, settings, new_audit):
-    from service.audits import execution
+    from service.audits import worker_attempts
     from service.audits.models import Audit
     from service.storage import Storage
     from worker.engine import Progress
 
     audit_id = new_audit()
     with database.session_scope() as session:
-        claim = execution.claim_audit(
+        claim = worker_attempts.claim_audit(
             session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=60
         )
     assert claim.outcome == "run" and claim.job is not None
-    report = tasks.ProgressReporter(claim.job, database, interval_s=0, lease_s=60)
+    leased_until = load(database, audit_id)[0].lease_expires_at
+    report = tasks.ProgressReporter(claim.job, database, interval_s=0)
     report(Progress("training", 1, 4, 0.25))
     audit, _ = load(database, audit_id)
     assert audit.progress["epoch"] == 1 and audit.progress["eta_seconds"] is not None
+    # A report is only a write: the lease keeper alone renews the lease.
+    assert audit.lease_expires_at == leased_until
     with database.session_scope() as session:
         session.get(Audit, audit_id).status = "cancelled"
     with pytest.raises(tasks.AuditStopped):
         report(Progress("training", 2, 4, 0.5))
     # Results that arrive after a cancel are dropped.
     with database.session_scope() as session:
-        assert not execution.store_results(session, claim.job, _empty_outcome())
+        assert not worker_attempts.store_results(session, claim.job, _empty_outcome())
     assert load(database, audit_id)[0].status == "cancelled"
 
 
 def _empty_outcome():
-    from service.audits.execution import AuditOutcome
+    from formats.contract import AuditOutcome
 
-    return AuditOutcome([], [], [], [], [], [], None, {}, {}, [], 0.0, "cpu")
+    return AuditOutcome(
+        sample_ids=[],
+        given=[],
+        suggested=[],
+        confidence=[],
+        score=[],
+        flagged=[],
+        image_paths=None,
+        estimated_errors={},
+        thresholds={},
+        confusion=[],
+        seconds=0.0,
+        device="cpu",
+    )

@@ -22,7 +22,7 @@ CLASSES = ("T-shirt", "Shirt")
 def store_learned_flip_audit(database: Any, data_dir: Path) -> uuid.UUID:
     """A succeeded audit of the fixture's 20 samples ``s0`` … ``s19``; ``s6`` … ``s9`` are the
     flips. Returns its id."""
-    from service.audits import execution
+    from service.audits import worker_attempts
     from service.storage import Storage
     from worker.engine.auditing import audit_recorded
     from worker.tasks import to_outcome
@@ -45,9 +45,9 @@ def store_learned_flip_audit(database: Any, data_dir: Path) -> uuid.UUID:
         class_names=list(CLASSES),
     )
     with database.session_scope() as session:
-        claim = execution.claim_audit(
+        claim = worker_attempts.claim_audit(
             session, Storage(data_dir), audit_id, worker_host="test", lease_s=60
         )
         assert claim.job is not None
-        assert execution.store_results(session, claim.job, to_outcome(result, None))
+        assert worker_attempts.store_results(session, claim.job, to_outcome(result, None))
     return audit_id

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from service.audits import execution
+from service.audits import worker_sweeps
 from service.audits.models import Audit
 from service.config import Settings
 from service.db import Database, utcnow
@@ -51,9 +51,9 @@ def test_a_lost_message_is_sent_again_once_on_the_embedded_default(embedded_data
     add_audit(embedded_database, status="cancelled", enqueued_ago_s=120)
 
     with embedded_database.session_scope() as session:
-        first = execution.resend_lost(session, queue, after_s=60)
+        first = worker_sweeps.resend_lost(session, queue, after_s=60)
     with embedded_database.session_scope() as session:
-        second = execution.resend_lost(session, queue, after_s=60)
+        second = worker_sweeps.resend_lost(session, queue, after_s=60)
 
     assert [message.audit_id for message in first] == [lost]
     assert second == []
