@@ -18,8 +18,10 @@ from ..auth.schemas import Principal
 from ..db import on_rollback
 from ..errors import Conflict, InvalidInput
 from ..queue import AuditQueue
+from ..reviews import rounds_repository
+from ..reviews.rounds import carried_corrections
 from ..storage import Storage
-from . import rounds_repository
+from . import reaudits_repository
 from .models import REUSABLE, Audit
 from .schemas import READING_OPTIONS, ReauditCreate
 from .service import require_succeeded, validate_config
@@ -47,7 +49,7 @@ def reaudit(
     parent = require_succeeded(session, parent_id)
     if idempotency_key is not None:
         # A retry (the client timed out, say) gets its re-audit without checking it again.
-        made = rounds_repository.reaudit_by_key(session, parent.id, idempotency_key)
+        made = reaudits_repository.reaudit_by_key(session, parent.id, idempotency_key)
         if made is not None:
             return made, False
     options = validate_config({**parent.config, **request.config})
@@ -58,7 +60,7 @@ def reaudit(
         _check_training_memory(parent, options.engine_config(), limits)
     # Locked on PostgreSQL, so that identical requests wait for each other and the parent
     # is not deleted meanwhile; the unique indexes keep twins out on SQLite too (see
-    # rounds_repository.insert_unless_twin).
+    # reaudits_repository.insert_unless_twin).
     parent = require_succeeded(session, parent_id, for_update=True)
     corrections = carried_corrections(parent, rounds_repository.decisions(session, parent.id))
     if classes is not None:
@@ -68,7 +70,7 @@ def reaudit(
     ).hexdigest()
 
     def made_before() -> Audit | None:
-        return rounds_repository.reaudit_of(
+        return reaudits_repository.reaudit_of(
             session,
             parent.id,
             idempotency_key=idempotency_key,
@@ -79,7 +81,7 @@ def reaudit(
     existing = made_before()
     if existing is not None:
         return existing, False
-    audit = rounds_repository.insert_unless_twin(
+    audit = reaudits_repository.insert_unless_twin(
         session,
         {
             "id": uuid.uuid4(),
@@ -163,30 +165,3 @@ def _check_relabels(corrections: dict[str, Any], classes: list[str], label_colum
             code="unknown_class",
             details={"labels": unknown, "classes": classes},
         )
-
-
-def carried_corrections(parent: Audit, decisions: list[Any]) -> dict[str, Any]:
-    """The parent's corrections with its own decisions laid over them: a re-audit reads the
-    original upload, so every earlier round's relabels and exclusions must come along."""
-    earlier = parent.corrections or {}
-    parent_round = earlier.get("round", 1)
-    relabel: dict[str, str] = dict(earlier.get("relabel", {}))
-    exclude = set(earlier.get("exclude", []))
-    reviews: dict[str, dict[str, Any]] = dict(earlier.get("reviews", {}))
-    for sample_id, action, given, final, reviewed_by in decisions:
-        reviews[sample_id] = {
-            "action": action,
-            "label": final,
-            "reviewed_by": reviewed_by,
-            "round": parent_round,
-        }
-        if action == "exclude":
-            exclude.add(sample_id)
-        elif final is not None and final != given:
-            relabel[sample_id] = final
-    return {
-        "relabel": relabel,
-        "exclude": sorted(exclude),
-        "reviews": reviews,
-        "round": parent_round + 1,
-    }

@@ -1,5 +1,5 @@
-"""Queries of re-audit rounds: the decisions a round carries, finding and inserting the
-re-audit a request made (once, on SQLite too), and how a round compares with its parent."""
+"""Queries of re-audit requests: finding and inserting the re-audit a request made (once,
+on SQLite too). The rounds' own queries are the reviews domain's (reviews.rounds_repository)."""
 
 from __future__ import annotations
 
@@ -7,37 +7,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Row,
-    and_,
-    case,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from .models import Audit, Sample
-
-
-def decisions(session: Session, audit_id: uuid.UUID) -> list[Row[Any]]:
-    """Every decided sample's (sample_id, action, given_label, final_label, reviewed_by), in
-    row order: what a re-audit carries over."""
-    return list(
-        session.execute(
-            select(
-                Sample.sample_id,
-                Sample.review_action,
-                Sample.given_label,
-                Sample.final_label,
-                Sample.reviewed_by,
-            )
-            .where(Sample.audit_id == audit_id, Sample.review_action.is_not(None))
-            .order_by(Sample.row_index)
-        )
-    )
+from .models import Audit
 
 
 def reaudit_of(
@@ -83,35 +57,3 @@ def insert_unless_twin(session: Session, values: dict[str, Any]) -> Audit | None
     if session.execute(statement.returning(Audit.id)).first() is None:
         return None
     return session.get(Audit, values["id"])
-
-
-def round_comparison(session: Session, audit_id: uuid.UUID, parent_id: uuid.UUID) -> dict[str, int]:
-    """A re-audit's flags against its parent's, sample by sample: resolved (flagged before,
-    not now), still flagged, disputed (flagged again although a reviewer decided on it) and
-    new suspects (flagged now, not before)."""
-    child, parent = aliased(Sample), aliased(Sample)
-    flagged_before = parent.flagged.is_(True)
-    flagged_now = child.flagged.is_(True)
-    not_flagged_before = or_(parent.id.is_(None), parent.flagged.is_(False))
-
-    def count(condition: ColumnElement[bool]) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    row = session.execute(
-        select(
-            count(and_(flagged_before, child.flagged.is_(False))),
-            count(and_(flagged_before, flagged_now)),
-            count(and_(flagged_now, child.prior_review.is_not(None))),
-            count(and_(flagged_now, not_flagged_before)),
-        )
-        .select_from(child)
-        .outerjoin(parent, and_(parent.audit_id == parent_id, parent.sample_id == child.sample_id))
-        .where(child.audit_id == audit_id)
-    ).one()
-    resolved, still_flagged, disputed, new_suspects = (int(value) for value in row)
-    return {
-        "resolved": resolved,
-        "still_flagged": still_flagged,
-        "disputed": disputed,
-        "new_suspects": new_suspects,
-    }

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..audits import decisions
 from ..audits.models import Sample
 from ..audits.samples import sample_out
 from ..audits.service import require_audit, require_succeeded
@@ -17,6 +18,7 @@ from ..db import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
 from ..pagination import decode_cursor, encode_cursor
 from . import repository
+from .actions import decision_of, final_label
 from .models import ReviewEvent
 from .schemas import ReviewBatch, ReviewEventOut, ReviewItem, ReviewLogPage, ReviewResult
 
@@ -32,7 +34,7 @@ def apply_reviews(
     audit = require_succeeded(session, audit_id)
     _check_batch(batch, audit.class_names or [])
     wanted = [item.sample_id for item in batch.items]
-    samples = repository.samples_for_review(session, audit_id, wanted)
+    samples = decisions.samples_for_review(session, audit_id, wanted)
     missing = [sample_id for sample_id in wanted if sample_id not in samples]
     if missing:
         raise NotFound(
@@ -73,10 +75,23 @@ def _decide(
     replaces is stale, 409; one naming none is laid over the newer state, read again. The
     failed write already holds SQLite's write lock, so nobody gets in a second time.
     """
+    decision = decision_of(item.action)
     for _attempt in range(2):
-        before = review_state(sample)
-        if repository.write_decision(
-            session, sample, sample.version, _decision(sample, item, actor, now)
+        before = decisions.review_state(sample)
+        if decisions.record_decision(
+            session,
+            sample,
+            sample.version,
+            # A cleared sample is pending again (the log keeps who cleared it).
+            action=decision,
+            final_label=final_label(
+                item.action,
+                given_label=sample.given_label,
+                suggested_label=sample.suggested_label,
+                label=item.label,
+            ),
+            reviewed_by=None if decision is None else actor,
+            reviewed_at=None if decision is None else now,
         ):
             session.add(
                 ReviewEvent(
@@ -85,7 +100,7 @@ def _decide(
                     actor=actor,
                     action=item.action,
                     before=before,
-                    after=review_state(sample),
+                    after=decisions.review_state(sample),
                     created_at=now,
                 )
             )
@@ -96,18 +111,6 @@ def _decide(
     raise _conflict(
         [{"sample_id": item.sample_id, "version": item.version, "current_version": sample.version}]
     )
-
-
-def _decision(sample: Sample, item: ReviewItem, actor: str, now: datetime) -> dict[str, Any]:
-    """The sample's review columns after ``item``; a cleared sample is pending again (the
-    log keeps who cleared it)."""
-    cleared = item.action == "clear"
-    return {
-        "review_action": None if cleared else item.action,
-        "final_label": _final_label(sample, item),
-        "reviewed_by": None if cleared else actor,
-        "reviewed_at": None if cleared else now,
-    }
 
 
 def _conflict(conflicts: list[dict[str, Any]]) -> Conflict:
@@ -137,24 +140,6 @@ def _check_batch(batch: ReviewBatch, class_names: list[str]) -> None:
             code="unknown_label",
             details={"labels": unknown, "classes": class_names},
         )
-
-
-def _final_label(sample: Sample, item: ReviewItem) -> str | None:
-    if item.action == "accept":
-        return sample.suggested_label
-    if item.action == "keep":
-        return sample.given_label
-    if item.action == "relabel":
-        return item.label
-    return None
-
-
-def review_state(sample: Sample) -> dict[str, Any]:
-    return {
-        "action": sample.review_action,
-        "final_label": sample.final_label,
-        "version": sample.version,
-    }
 
 
 def review_log(

@@ -173,39 +173,6 @@ def test_a_third_round_carries_both_earlier_rounds(client, admin, reviewer, seed
         }
 
 
-def test_the_round_comparison_counts_sample_by_sample(database):
-    from service.audits.rounds_repository import round_comparison
-    from tests.seeding import write_audit
-
-    decided = {"action": "keep", "label": "bolt", "reviewed_by": "ana", "round": 1}
-    # (flagged in the parent, flagged in the child, decided in round 1); None: not there.
-    rows = {
-        "resolved-1": (True, False, False),
-        "resolved-2": (True, False, True),
-        "still": (True, True, False),
-        "disputed": (True, True, True),
-        "disputed-new": (False, True, True),
-        "new": (False, True, False),
-        "excluded": (True, None, True),
-        "calm": (False, False, False),
-    }
-    parent_id = write_audit(
-        database, [{"sample_id": name, "flagged": row[0]} for name, row in rows.items()]
-    )
-    child_id = write_audit(
-        database,
-        [
-            {"sample_id": name, "flagged": row[1], "prior_review": decided if row[2] else None}
-            for name, row in rows.items()
-            if row[1] is not None
-        ],
-        parent_id=parent_id,
-    )
-    with database.session_scope() as session:
-        counts = round_comparison(session, child_id, parent_id)
-    assert counts == {"resolved": 2, "still_flagged": 2, "disputed": 2, "new_suspects": 2}
-
-
 def reaudits_at_once(database, settings, parent_id, requests: int, idempotency_key):
     """``requests`` identical re-audit requests, each in a thread and a unit of work of its
     own; returns each one's (re-audit id, whether it was made by that request)."""
@@ -248,12 +215,12 @@ def test_identical_reaudits_at_once_make_one(
 ):
     from sqlalchemy import func, select
 
-    from service.audits import rounds_repository
+    from service.audits import reaudits_repository
     from service.audits.models import Audit
 
     parent_id = seed_audit(12)
     # All ten have looked for a re-audit made before, and found none, before any writes.
-    meet_after(rounds_repository, "reaudit_of", 10)
+    meet_after(reaudits_repository, "reaudit_of", 10)
     answers = reaudits_at_once(database, settings, parent_id, 10, idempotency_key)
 
     assert len(answers) == 10
@@ -337,11 +304,11 @@ def test_without_row_locks_postgresql_still_makes_one_reaudit(
     """The parent's row lock only makes twins wait; the unique indexes keep them out."""
     from sqlalchemy.sql.selectable import Select
 
-    from service.audits import rounds_repository
+    from service.audits import reaudits_repository
 
     monkeypatch.setattr(Select, "with_for_update", lambda self, **_: self)
     parent_id = seed_audit(12)
-    meet_after(rounds_repository, "reaudit_of", 5)
+    meet_after(reaudits_repository, "reaudit_of", 5)
     answers = reaudits_at_once(database, settings, parent_id, 5, None)
     assert sorted(created for _, created in answers) == [False] * 4 + [True]
     assert len({audit_id for audit_id, _ in answers}) == 1

@@ -228,12 +228,12 @@ def decide_at_once(database, audit_id, decisions: dict[str, dict[str, Any]]) -> 
 
 def logged(database, audit_id) -> tuple[list[Any], Any]:
     """The audit's review log, and sample s0's review."""
-    from service.reviews import repository
+    from service.audits.decisions import samples_for_review
     from service.reviews.service import review_log
 
     with database.session_scope() as session:
         events = review_log(session, audit_id, sample_id=None, limit=100, cursor=None).items
-        sample = repository.samples_for_review(session, audit_id, ["s0"])["s0"]
+        sample = samples_for_review(session, audit_id, ["s0"])["s0"]
         return events, {"action": sample.review_action, "version": sample.version}
 
 
@@ -242,11 +242,11 @@ def logged(database, audit_id) -> tuple[list[Any], Any]:
 def test_two_reviewers_who_read_the_same_version_cannot_both_write(
     database, seed_audit, meet_after
 ):
-    from service.reviews import repository
+    from service.audits import decisions
 
     audit_id = seed_audit(4)
     # Both have read s0 at version 0 before either writes.
-    meet_after(repository, "samples_for_review", 2)
+    meet_after(decisions, "samples_for_review", 2)
     outcomes = decide_at_once(
         database,
         audit_id,
@@ -267,10 +267,10 @@ def test_two_reviewers_who_read_the_same_version_cannot_both_write(
 def test_decisions_naming_no_version_at_once_are_logged_one_over_the_other(
     database, seed_audit, meet_after
 ):
-    from service.reviews import repository
+    from service.audits import decisions
 
     audit_id = seed_audit(4)
-    meet_after(repository, "samples_for_review", 2)
+    meet_after(decisions, "samples_for_review", 2)
     outcomes = decide_at_once(
         database,
         audit_id,
@@ -294,11 +294,11 @@ def test_without_row_locks_postgresql_still_lets_one_of_two_write(
     """The row lock only spares PostgreSQL the retry; the guarantee is the version check."""
     from sqlalchemy.sql.selectable import Select
 
-    from service.reviews import repository
+    from service.audits import decisions
 
     monkeypatch.setattr(Select, "with_for_update", lambda self, **_: self)
     audit_id = seed_audit(4)
-    meet_after(repository, "samples_for_review", 2)
+    meet_after(decisions, "samples_for_review", 2)
     outcomes = decide_at_once(
         database,
         audit_id,
