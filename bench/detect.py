@@ -37,6 +37,7 @@ from formats import Dataset
 from formats.options import Mode
 from worker.engine import AuditConfig
 from worker.engine.flagging import flag_recorded
+from worker.engine.reading import READINGS, Reading
 from worker.engine.tensors import describe_device, prepare_tensors, resolve_device
 from worker.engine.train import TrainingHistory
 
@@ -89,15 +90,19 @@ def labelaudit(dataset: Dataset, config: AuditConfig, records: Path | None) -> d
     combined = dataclasses.replace(config, mode="combined")
     history = recorded_training(dataset, tensors, combined, folder=records)
     in_sample, held_out = history.views
-    epochs = config.epochs_for(dataset.n_samples)
+    plans = {
+        mode: dataclasses.replace(config, mode=mode).plan(
+            dataset.n_samples, is_image=tensors.is_image
+        )
+        for mode in READINGS
+    }
+    epochs = plans["combined"].epochs
     one_run = dataset.n_samples * epochs
-    default_mode = config.mode_for(is_image=tensors.is_image)
+    default_mode = config.plan(dataset.n_samples, is_image=tensors.is_image).mode
 
-    def ours(
-        history: TrainingHistory, runs: float, *, learned_flip_check: bool = True
-    ) -> Detection:
+    def ours(history: TrainingHistory, runs: float, reading: Reading) -> Detection:
         started = time.perf_counter()
-        flags = flag_recorded(history, dataset.labels, learned_flip_check=learned_flip_check)
+        flags = flag_recorded(history, dataset.labels, reading=reading)
         return Detection(
             flags.flagged,
             flags.score,
@@ -110,14 +115,14 @@ def labelaudit(dataset: Dataset, config: AuditConfig, records: Path | None) -> d
 
     histories: dict[Mode, TrainingHistory] = {
         "combined": history,
-        "dynamics": TrainingHistory((in_sample,)),
+        "dynamics": TrainingHistory((in_sample,), "dynamics"),
     }
     if not tensors.is_image:
         # Checked mode's held-out models train fewer epochs than combined mode's: its own
         # run (seconds on a table; on images, where it is not the default, it is not run).
         checked = dataclasses.replace(config, mode="checked")
         histories["checked"] = recorded_training(dataset, tensors, checked, folder=records)
-    held_out_runs = config.training_runs("combined", epochs=epochs) - 1
+    held_out_runs = plans["combined"].training_runs - 1
     started = time.perf_counter()
     probabilities = held_out.window_mean.copy()
     probabilities /= probabilities.sum(axis=1, keepdims=True)
@@ -134,17 +139,19 @@ def labelaudit(dataset: Dataset, config: AuditConfig, records: Path | None) -> d
     detections = {
         **{
             DEFAULT if mode == default_mode else MODE_LABELS[mode]: ours(
-                view, config.training_runs(mode, epochs=epochs)
+                view, plans[mode].training_runs, READINGS[mode]
             )
             for mode, view in histories.items()
         },
-        HELD_OUT: ours(TrainingHistory((held_out,)), held_out_runs),
+        HELD_OUT: ours(
+            TrainingHistory((held_out,), "crossval"), held_out_runs, READINGS["crossval"]
+        ),
         CLEANLAB_ON_OURS: cleanlab_on_ours,
     }
     if default_mode == "combined":
-        detections[AVERAGED_ONLY] = ours(
-            history, config.training_runs("combined", epochs=epochs), learned_flip_check=False
-        )
+        # The default's row of the reading table, without its learned-flip check.
+        without_check = dataclasses.replace(READINGS["combined"], learned_flip_check=False)
+        detections[AVERAGED_ONLY] = ours(history, plans["combined"].training_runs, without_check)
     return detections
 
 
@@ -161,10 +168,10 @@ def cleanlab_reference(
     ce = dataclasses.replace(config, loss="ce", mode="crossval", folds=5, window=1, augment=True)
     history = recorded_training(dataset, tensors, ce, folder=records)
     started = time.perf_counter()
-    probabilities = history.mean_probabilities  # a window of one epoch
+    probabilities = history.view("held-out").window_mean  # a window of one epoch
     flagged = find_label_issues(dataset.labels, probabilities)
     score = 1.0 - get_label_quality_scores(dataset.labels, probabilities)
-    epochs = config.epochs_for(dataset.n_samples)
+    epochs = ce.plan(dataset.n_samples, is_image=tensors.is_image).epochs
     return {
         REFERENCE: Detection(
             flagged,

@@ -48,8 +48,12 @@ def _backbone(cache_dir: Path) -> tuple[SmallResNet, TrainingTensors]:
     tensors = prepare_tensors(
         test.features, test.labels, test.n_classes, device=torch.device("cpu")
     )
-    config = AuditConfig(loss="ce", augment=True, epochs=BACKBONE_EPOCHS, seed=0)
-    run = TrainingRun(tensors, config, np.arange(test.n_samples), epochs=BACKBONE_EPOCHS, seed=0)
+    config = AuditConfig(loss="ce", augment=True, epochs=BACKBONE_EPOCHS, seed=0, mode="dynamics")
+    plan = config.plan(test.n_samples, is_image=True, image_side=tensors.image_shape[1])
+    assert plan.in_sample is not None  # dynamics mode trains on every sample
+    recipe = plan.in_sample
+    everyone = np.arange(test.n_samples)
+    run = TrainingRun(tensors, plan, recipe, config, everyone, recipe.batch_sizes[0], seed=0)
     path = cache_dir / f"fashion-backbone-{BACKBONE_EPOCHS}.pt"
     if path.exists():
         run.model.load_state_dict(torch.load(path, weights_only=True))

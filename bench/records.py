@@ -8,11 +8,12 @@ code that made it, so a change to training calls for a fresh folder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from formats import Dataset
+from formats.options import Mode
 from worker.engine import AuditConfig
 from worker.engine.checkpoint import fingerprint
 from worker.engine.tensors import TrainingTensors
@@ -24,8 +25,9 @@ def recorded_training(
 ) -> TrainingHistory:
     """:func:`record_training`'s history, read from ``folder`` when it holds one for this
     data and config, else recorded (and saved there when a folder is given)."""
+    plan = config.plan(dataset.n_samples, is_image=tensors.is_image, image_side=_side(tensors))
     if folder is None:
-        return record_training(tensors, config)
+        return record_training(tensors, plan, config)
     # "mean": records keep each view's window mean, not the window (worker.engine.history).
     path = folder / f"{fingerprint(dataset.features, dataset.labels, config)[:24]}.mean.npz"
     if path.exists():
@@ -39,11 +41,11 @@ def recorded_training(
                 )
                 for i in range(int(stored["views"]))
             )
-            return TrainingHistory(views, checked=bool(stored["checked"]))
-    history = record_training(tensors, config)
+            return TrainingHistory(views, _stored_mode(stored, plan.mode))
+    history = record_training(tensors, plan, config)
     arrays: dict[str, Any] = {
         "views": np.array(len(history.views)),
-        "checked": np.array(history.checked),
+        "mode": np.array(history.mode),
     }
     for i, view in enumerate(history.views):
         arrays[f"given_{i}"] = view.given_probability
@@ -55,3 +57,13 @@ def recorded_training(
     np.savez_compressed(partial, **arrays)
     partial.replace(path)
     return history
+
+
+def _side(tensors: TrainingTensors) -> int | None:
+    return tensors.image_shape[1] if tensors.is_image else None
+
+
+def _stored_mode(stored: Any, planned: Mode) -> Mode:
+    """The mode a record was made in: stored, or in records made before it was, what the
+    config plans (the fingerprint holds the config)."""
+    return cast(Mode, str(stored["mode"])) if "mode" in stored else planned

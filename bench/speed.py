@@ -68,16 +68,15 @@ def end_to_end(dataset: Dataset, config: AuditConfig) -> dict[str, Any]:
         stages[stage] = round(at - previous, 2)
         previous = at
     stages["flagging and results"] = round(total - previous, 2)
-    epochs = config.epochs_for(dataset.n_samples)
-    mode = config.mode_for(is_image=dataset.kind == "image")
+    plan = result.plan
     training = total - stages["flagging and results"]
     return {
         "seconds": round(total, 2),
         "stages": stages,
-        "epochs": epochs,
-        "mode": mode,
+        "epochs": plan.epochs,
+        "mode": plan.mode,
         "samples_per_second": round(
-            config.training_runs(mode, epochs=epochs) * dataset.n_samples * epochs / training
+            plan.training_runs * dataset.n_samples * plan.epochs / training
         ),
         "flagged": int(result.flags.flagged.sum()),
         "device": result.device,
@@ -88,9 +87,13 @@ def epoch_profile(tensors: TrainingTensors, config: AuditConfig, *, held_out: bo
     """One warm epoch of a run (the in-sample run, or a held-out half's), split in two."""
     everyone = np.arange(tensors.n_samples)
     trained, recorded = (everyone[::2], everyone[1::2]) if held_out else (everyone, everyone)
-    run_config = config.held_out_config() if held_out else config
-    epochs = config.epochs_for(tensors.n_samples)
-    run = TrainingRun(tensors, run_config, trained, epochs=epochs, seed=config.seed)
+    plan = dataclasses.replace(config, mode="combined").plan(
+        tensors.n_samples, is_image=tensors.is_image
+    )
+    recipe = plan.held_out if held_out else plan.in_sample
+    assert recipe is not None  # combined mode trains both
+    batch = recipe.batch_sizes[0]
+    run = TrainingRun(tensors, plan, recipe, config, trained, batch, seed=config.seed)
     run.train_epoch()
     run.predict(recorded)
     train_s = timed(run.train_epoch, tensors.device)

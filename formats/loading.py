@@ -16,10 +16,10 @@ import numpy as np
 
 from . import decoding, images, npz
 from .dataset import Dataset, check_unique_ids
+from .defaults import MAX_IMAGE_SIDE
 from .errors import DatasetError
 from .labels import encode_labels
 from .limits import DEFAULT_LIMITS, Limits
-from .options import MAX_IMAGE_SIDE
 from .tables import scan_table
 
 # File name endings and the format each names; a directory is an image folder.
@@ -83,7 +83,7 @@ def load_dataset(
         to their height).
     max_image_side : int
         The largest side chosen when ``image_size`` is None: see
-        :data:`formats.options.MAX_IMAGE_SIDE` (the engine's ``max_image_side`` gives the
+        :data:`formats.defaults.MAX_IMAGE_SIDE` (the engine's ``max_image_side`` gives the
         one for the device that trains).
     cache_dir : path, optional
         Where decoded images are cached; a later load of the same unchanged files reuses

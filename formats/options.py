@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import math
 import types
-from dataclasses import MISSING, dataclass, fields, replace
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from dataclasses import MISSING, dataclass, fields
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from .defaults import EPOCH_BOUNDS, MAX_IMAGE_SIDE
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 Loss = Literal[
     "ce",
@@ -24,19 +29,7 @@ Loss = Literal[
 LOSSES: tuple[str, ...] = get_args(Loss)
 Mode = Literal["combined", "checked", "dynamics", "crossval"]
 Device = Literal["auto", "cpu", "cuda"]
-# Epochs left to the data give the network about TARGET_STEPS optimiser steps, within
-# EPOCH_BOUNDS: the default batch holds 1/40 of the samples, so a set of up to ~10,000
-# trains 40 epochs (a small image set needs them to fit its hard clean samples, which would
-# otherwise be flagged with the wrong ones) and one of 20,000 or more trains 20.
-TARGET_STEPS = 1600
-AUGMENT_BELOW = 1000
-EPOCH_BOUNDS = (20, 40)
 MAX_SEED = 2**32 - 1
-# Left unset, `image_size` is the images' median side up to this limit for the device
-# that trains. On NEU's 200 px photos, 128 px found more of the wrong labels than 64 px did
-# (F1 +0.01 to +0.03 in combined mode, bench/results/detect-notes.md) at four times the
-# compute: seconds on a GPU, but on a CPU it turns a 5-minute audit into 20.
-MAX_IMAGE_SIDE: dict[str, int] = {"cpu": 64, "cuda": 128}
 
 
 def default_epochs_text() -> str:
@@ -87,7 +80,7 @@ class AuditConfig:
     q: float = 0.7
     epochs: int | None = None
     window: int = 5
-    # None: combined for images, checked for tables (see `mode_for`).
+    # None: combined for images, checked for tables (formats.defaults.default_mode).
     mode: Mode | None = None
     # None: 2 in combined and checked mode (their held-out half then costs one run), 5 in
     # crossval mode.
@@ -97,11 +90,12 @@ class AuditConfig:
     image_size: int | None = None
     batch_size: int | None = None
     learning_rate: float | None = None
-    # Image augmentation (crops and flips) in training; None: see `augments`.
+    # Image augmentation (crops and flips) in training; None: below
+    # formats.defaults.AUGMENT_BELOW images.
     augment: bool | None = None
     # Truncated Lq (Zhang & Sabuncu 2018): every `prune_every` epochs from `prune_start`, the
     # samples whose given-label probability is below `prune_k` stop contributing. None: the
-    # default of :func:`worker.engine.train.first_pruned_epoch`.
+    # default of :func:`formats.defaults.default_first_pruned_epoch`.
     prune_k: float = 0.5
     prune_start: int | None = None
     prune_every: int = 2
@@ -162,78 +156,13 @@ class AuditConfig:
         if not self.gw_sigma > 0:
             raise ConfigError(f"gw_sigma must be > 0; got {self.gw_sigma}")
 
-    def augments(self, n_samples: int) -> bool:
-        """Whether training on ``n_samples`` images augments them.
+    def plan(self, n_samples: int, *, is_image: bool, image_side: int | None = None) -> Plan:
+        """Every effective value of an audit of ``n_samples`` (images decoded at
+        ``image_side``, or a table) with these options: the unset ones chosen for the data
+        (:mod:`formats.defaults`)."""
+        from .plan import resolve_plan
 
-        Left to the data, only sets under :data:`AUGMENT_BELOW` images are: without it a
-        network memorises a small set's wrong labels before truncated Lq prunes them, while
-        on a larger one augmentation keeps it from fitting the hard clean samples, which are
-        then flagged with the wrong ones (``bench/results/detect-notes.md``).
-        """
-        return self.augment if self.augment is not None else n_samples < AUGMENT_BELOW
-
-    def mode_for(self, *, is_image: bool) -> Mode:
-        """The mode an audit of images, or of a table, runs in.
-
-        Left to the data, images are audited in ``combined`` mode: a CNN's in-sample
-        dynamics miss clean samples it finds hard (an unusually lit photo), and models that
-        never saw them often do not. A table's MLP is audited in ``checked`` mode: held-out
-        MLPs trained on half the rows are weaker than the in-sample one, and averaging with
-        them lowered F1 on every digits row, but when the features blur two classes (an
-        embedding that confuses shirts with T-shirts) the in-sample MLP's estimate of the
-        wrong labels overshoots and theirs does not (``bench/results/detect-notes.md``).
-        """
-        if self.mode is not None:
-            return self.mode
-        return "combined" if is_image else "checked"
-
-    def fold_count(self, mode: Mode) -> int:
-        """The folds of ``crossval`` mode and of the held-out half of the other two-view
-        modes."""
-        if self.folds is not None:
-            return self.folds
-        return 5 if mode == "crossval" else 2
-
-    def held_out_epochs(self, mode: Mode, epochs: int) -> int:
-        """The epochs a held-out fold's model trains for when the audit trains ``epochs``.
-
-        In ``checked`` mode the held-out models only count the wrong labels, and on tables
-        models trained for half the epochs counted as well as, or better than, full ones
-        (``bench/results/detect-notes.md``) at a quarter less of the audit's compute.
-        """
-        if mode != "checked":
-            return epochs
-        return max(epochs // 2, min(self.window, epochs))
-
-    def training_runs(self, mode: Mode, *, epochs: int) -> float:
-        """The compute of an audit in ``mode``, in training runs of ``epochs`` over every
-        sample: each held-out fold's model trains on all the other folds."""
-        if mode == "dynamics":
-            return 1.0
-        held_out = (self.fold_count(mode) - 1) * self.held_out_epochs(mode, epochs) / epochs
-        return held_out + (0.0 if mode == "crossval" else 1.0)
-
-    def held_out_config(self) -> AuditConfig:
-        """How ``combined`` and ``checked`` mode train the models that record the folds they
-        do not see.
-
-        Plain cross-entropy with augmentation, the usual recipe for held-out predictions:
-        a robust loss would not fit the hard clean samples that the in-sample run misses
-        either, so the two would err together (``bench/results/detect-notes.md``).
-        """
-        return replace(self, loss="ce", augment=True)
-
-    def batch_size_for(self, n_samples: int) -> int:
-        """The training batch for ``n_samples``: 1/40 of them, between 32 and 256."""
-        return self.batch_size or min(max(n_samples // 40, 32), 256)
-
-    def epochs_for(self, n_samples: int) -> int:
-        """The epochs an audit of ``n_samples`` trains for (see :data:`TARGET_STEPS`)."""
-        if self.epochs is not None:
-            return self.epochs
-        steps_per_epoch = math.ceil(n_samples / self.batch_size_for(n_samples))
-        low, high = EPOCH_BOUNDS
-        return min(max(math.ceil(TARGET_STEPS / steps_per_epoch), low), high)
+        return resolve_plan(self, n_samples, is_image=is_image, image_side=image_side)
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any]) -> AuditConfig:

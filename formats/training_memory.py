@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .errors import DatasetError
 from .limits import GIB
-from .options import AuditConfig
+from .plan import Plan
 
 FLOAT_BYTES = 4
 # (n, c) float32 arrays held besides the views' window sums, at most, at any one time.
@@ -27,25 +27,19 @@ TABLE_BYTES = 8
 BUDGET_SETTING = "LABELAUDIT_MAX_TRAINING_MEMORY_BYTES"
 
 
-def training_memory_bytes(
-    n_samples: int, n_classes: int, config: AuditConfig, *, is_image: bool
-) -> int:
-    """Bytes of the probabilities an audit of ``n_samples`` of ``n_classes`` records and
-    reads, at their peak (:mod:`worker.engine.history`, :mod:`worker.engine.flagging`)."""
-    mode = config.mode_for(is_image=is_image)
-    views = 1 if mode in ("dynamics", "crossval") else 2
-    epochs = config.epochs_for(n_samples)
-    per_sample = n_classes * (views + WORKING_ARRAYS) + views * epochs
+def training_memory_bytes(n_samples: int, n_classes: int, plan: Plan) -> int:
+    """Bytes of the probabilities an audit of ``n_samples`` of ``n_classes`` with ``plan``
+    records and reads, at their peak (:mod:`worker.engine.history`,
+    :mod:`worker.engine.flagging`)."""
+    per_sample = n_classes * (plan.views + WORKING_ARRAYS) + plan.views * plan.epochs
     class_tables = CLASS_TABLES * n_classes * n_classes * TABLE_BYTES
     return n_samples * per_sample * FLOAT_BYTES + class_tables
 
 
-def check_training_memory(
-    n_samples: int, n_classes: int, config: AuditConfig, *, is_image: bool, budget: int
-) -> None:
+def check_training_memory(n_samples: int, n_classes: int, plan: Plan, *, budget: int) -> None:
     """Raise ``dataset_too_large_to_train`` when training would need more than ``budget``
     bytes of probabilities."""
-    needed = training_memory_bytes(n_samples, n_classes, config, is_image=is_image)
+    needed = training_memory_bytes(n_samples, n_classes, plan)
     if needed <= budget:
         return
     raise DatasetError(

@@ -90,20 +90,19 @@ def run_audit(args: argparse.Namespace) -> int:
         return 2
     # Before torch is imported (by the engine): OpenMP reads its settings then.
     configure_training_threads(args.threads)
-    from formats import DatasetError, load_dataset
+    from formats import DatasetError
     from formats.options import AuditConfig, ConfigError
-    from worker.engine import audit, max_image_side
+    from worker.engine import audit, load_for_audit
 
     started = time.perf_counter()
     bar = ProgressBar(sys.stderr)
     try:
         config = AuditConfig(**{name: getattr(args, name) for name in CLI_OPTIONS})
-        dataset = load_dataset(
+        dataset = load_for_audit(
             args.dataset,
+            config,
             label_column=args.label_column,
             id_column=args.id_column,
-            image_size=args.image_size,
-            max_image_side=max_image_side(config.device),
             cache_dir=args.cache_dir,
         )
         result = audit(dataset, config, progress=bar.update)
@@ -118,8 +117,7 @@ def run_audit(args: argparse.Namespace) -> int:
     print(
         f"{dataset.n_samples} samples, {result.n_flagged} flagged ({rows} rows in "
         f"{args.output}); estimated errors per class: {errors}; k per class: {thresholds}; "
-        f"{time.perf_counter() - started:.1f} s on {result.device} in "
-        f"{config.mode_for(is_image=dataset.kind == 'image')} mode"
+        f"{time.perf_counter() - started:.1f} s on {result.device}; {result.plan.describe()}"
     )
     return 0
 

@@ -145,12 +145,10 @@ def _check_training_memory(parent: Audit, engine: AuditConfig, limits: Limits) -
     # A succeeded audit has both.
     assert parent.summary is not None and parent.class_names is not None
     with dataset_errors():
+        samples = parent.summary["samples"]
+        plan = engine.plan(samples, is_image=parent.dataset_kind == "image")
         check_training_memory(
-            parent.summary["samples"],
-            len(parent.class_names),
-            engine,
-            is_image=parent.dataset_kind == "image",
-            budget=limits.max_training_bytes,
+            samples, len(parent.class_names), plan, budget=limits.max_training_bytes
         )
 
 

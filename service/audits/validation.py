@@ -100,11 +100,9 @@ def inspect_upload(
         )
     interrupt()
     with dataset_errors():
+        samples = sum(summary.class_counts.values())
+        plan = (engine or AuditConfig()).plan(samples, is_image=summary.kind == "image")
         check_training_memory(
-            sum(summary.class_counts.values()),
-            len(summary.class_counts),
-            engine or AuditConfig(),
-            is_image=summary.kind == "image",
-            budget=limits.max_training_bytes,
+            samples, len(summary.class_counts), plan, budget=limits.max_training_bytes
         )
     return summary

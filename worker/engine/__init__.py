@@ -6,12 +6,13 @@ variables.
 """
 
 from formats.options import LOSSES, AuditConfig, ConfigError
+from formats.plan import Plan
 
 from .auditing import audit
 from .checkpoint import TrainingInterrupted
+from .loading import load_for_audit
 from .progress import Progress, ProgressCallback
 from .result import AuditResult, FlagResult
-from .tensors import max_image_side
 
 __all__ = [
     "LOSSES",
@@ -19,9 +20,10 @@ __all__ = [
     "AuditResult",
     "ConfigError",
     "FlagResult",
+    "Plan",
     "Progress",
     "ProgressCallback",
     "TrainingInterrupted",
     "audit",
-    "max_image_side",
+    "load_for_audit",
 ]

@@ -10,7 +10,8 @@ import torch
 
 from formats import DEFAULT_LIMITS, Dataset, DatasetError
 from formats.labels import check_classes
-from formats.options import AuditConfig
+from formats.options import AuditConfig, ConfigError
+from formats.plan import Plan
 from formats.training_memory import check_training_memory
 
 from .checkpoint import Checkpoint, StopCheck, fingerprint
@@ -18,6 +19,7 @@ from .evidence import deciding_evidence, reference_examples
 from .flagging import flag_recorded, flagged_confusion
 from .history import TrainingHistory
 from .progress import Progress, ProgressCallback
+from .reading import READINGS, deciding_view_names, read_view
 from .result import AuditResult
 from .tensors import describe_device, prepare_tensors, resolve_device
 from .train import record_training
@@ -39,8 +41,9 @@ def audit(
     dataset : Dataset
         ``n`` samples of ``c`` classes.
     config : AuditConfig, optional
-        Defaults to ``AuditConfig()`` (truncated Lq, k chosen per class, the mode chosen by
-        :meth:`AuditConfig.mode_for`).
+        Defaults to ``AuditConfig()`` (truncated Lq, k chosen per class, the rest chosen for
+        the data by :meth:`AuditConfig.plan`). Images must have been read as the config
+        says (:func:`worker.engine.load_for_audit`).
     progress : callable, optional
         Receives :class:`Progress` reports; an exception it raises stops the audit.
     checkpoint_path : Path, optional
@@ -57,21 +60,19 @@ def audit(
     Returns
     -------
     AuditResult
-        Per-sample flags, scores and suggestions ``(n,)``, per-class error estimates and
+        The plan it ran with; per-sample flags, scores and suggestions ``(n,)``, per-class
+        error estimates and
         the ``(c, c)`` given-to-suggested confusion counts of the flagged samples; the
         evidence for each flag (the ``(epochs, n)`` given-label history, the window, the
         top classes) and reference examples per class.
     """
     config = config or AuditConfig()
     started = time.perf_counter()
-    _check_trainable(dataset, config)
-    check_training_memory(
-        dataset.n_samples,
-        dataset.n_classes,
-        config,
-        is_image=dataset.kind == "image",
-        budget=max_training_bytes,
+    plan = config.plan(
+        dataset.n_samples, is_image=dataset.kind == "image", image_side=_image_side(dataset, config)
     )
+    _check_trainable(dataset, plan)
+    check_training_memory(dataset.n_samples, dataset.n_classes, plan, budget=max_training_bytes)
     device = resolve_device(config.device)
     tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
     checkpoint = None
@@ -81,19 +82,17 @@ def audit(
             fingerprint(dataset.features, dataset.labels, config),
             should_stop=should_stop,
         )
-    history = record_training(tensors, config, progress=progress, checkpoint=checkpoint)
+    history = record_training(tensors, plan, config, progress=progress, checkpoint=checkpoint)
     if progress is not None:
         progress(Progress("flagging", 0, 0, 1.0))
-    return audit_recorded(
-        dataset, history, k=config.k, started=started, device=describe_device(device)
-    )
+    return audit_recorded(dataset, history, plan, started=started, device=describe_device(device))
 
 
 def audit_recorded(
     dataset: Dataset,
     history: TrainingHistory,
+    plan: Plan,
     *,
-    k: float | None,
     started: float,
     device: str,
 ) -> AuditResult:
@@ -105,17 +104,21 @@ def audit_recorded(
     dataset : Dataset
     history : TrainingHistory
         What :func:`record_training` recorded of ``dataset``.
-    k : float, optional
-        The config's k (None: chosen per class).
+    plan : Plan
+        What it trained with; its mode's row of the reading table says what the flags read.
     started : float
         :func:`time.perf_counter` when the audit started.
     device : str
         Where it trained, as :func:`describe_device` says.
     """
-    flags = flag_recorded(history, dataset.labels, k=k)
+    reading = READINGS[plan.mode]
+    flags = flag_recorded(history, dataset.labels, reading=reading, k=plan.k)
     names = dataset.class_names
-    given_history, indices, probabilities = deciding_evidence(history, flags.decided_by)
+    given_history, indices, probabilities = deciding_evidence(
+        read_view(history, reading.flags), history.views, flags.decided_by
+    )
     return AuditResult(
+        plan=plan,
         sample_ids=dataset.sample_ids,
         given=np.asarray(dataset.labels, dtype=np.int64),
         flags=flags,
@@ -128,7 +131,7 @@ def audit_recorded(
         seconds=time.perf_counter() - started,
         device=device,
         threads=torch.get_num_threads(),
-        deciding_view=history.deciding_views(flags.decided_by),
+        deciding_view=deciding_view_names(history, reading, flags.decided_by),
         given_history=given_history,
         window=history.window_length,
         top_classes=indices,
@@ -139,15 +142,26 @@ def audit_recorded(
     )
 
 
-def _check_trainable(dataset: Dataset, config: AuditConfig) -> None:
+def _image_side(dataset: Dataset, config: AuditConfig) -> int | None:
+    """The side the images were decoded at, which must be the config's ``image_size``."""
+    if dataset.kind != "image":
+        return None
+    side = int(dataset.features.shape[1])
+    if config.image_size is not None and side != config.image_size:
+        raise ConfigError(
+            f"image_size is {config.image_size} but the images were decoded at {side} px; "
+            "read them with worker.engine.load_for_audit(path, config)"
+        )
+    return side
+
+
+def _check_trainable(dataset: Dataset, plan: Plan) -> None:
     # Corrections may have emptied a class since the dataset was read.
     counts = np.bincount(dataset.labels, minlength=dataset.n_classes)
     check_classes({name: int(n) for name, n in zip(dataset.class_names, counts, strict=True)})
-    mode = config.mode_for(is_image=dataset.kind == "image")
-    folds = config.fold_count(mode)
-    if mode != "dynamics" and dataset.n_samples < 2 * folds:
+    if plan.folds and dataset.n_samples < 2 * plan.folds:
         raise DatasetError(
-            f"{mode} mode with {folds} folds needs at least {2 * folds} samples; "
-            f"the dataset has {dataset.n_samples}",
+            f"{plan.mode} mode with {plan.folds} folds needs at least {2 * plan.folds} "
+            f"samples; the dataset has {dataset.n_samples}",
             code="too_few_samples",
         )

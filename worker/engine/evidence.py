@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .history import TrainingHistory
+    from .history import RecordedView
 
 TOP_CLASSES = 3
 REFERENCE_EXAMPLES = 5
@@ -49,16 +49,19 @@ def top_classes(
 
 
 def deciding_evidence(
-    history: TrainingHistory, decided_by: np.ndarray
+    read: RecordedView, views: tuple[RecordedView, ...], decided_by: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each sample's given-label history and top classes, read from the predictions that
     decided it (:attr:`FlagResult.decided_by`), so that its card shows what flagged it.
 
     Parameters
     ----------
-    history : TrainingHistory
+    read : RecordedView
+        The view the flags read (:func:`worker.engine.reading.read_view`).
+    views : tuple of RecordedView
+        The recorded views.
     decided_by : ndarray, (n,) int
-        ``-1`` for what the audit reads, else the index of the view that decided.
+        ``-1`` for ``read``, else the index in ``views`` of the view that decided.
 
     Returns
     -------
@@ -66,13 +69,13 @@ def deciding_evidence(
     top_indices, top_probabilities : ndarray, (n, t)
         As :func:`top_classes` returns them.
     """
-    given = history.given_probability
-    indices, probabilities = top_classes(history.mean_probabilities)
-    for view_index, view in enumerate(history.views):
+    given = read.given_probability
+    indices, probabilities = top_classes(read.window_mean)
+    for view_index, view in enumerate(views):
         chosen = np.flatnonzero(decided_by == view_index)
         if not chosen.size:
             continue
-        if given is history.given_probability:
+        if given is read.given_probability:
             # Copied only when a view decides some samples: the history keeps what it reads.
             given = given.copy()
         given[:, chosen] = view.given_probability[:, chosen]

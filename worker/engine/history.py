@@ -1,21 +1,30 @@
-"""What training records and the flag rule reads, kept compact.
+"""What training records, kept compact.
 
 The flag rule reads of the last ``W`` epochs (the window) only each sample's given-label
 probability per epoch and its probability vector averaged over the window (for the
 suggestion, the confident joint and the top classes). So a view keeps its given-label
 history ``(epochs, n)`` and one ``(n, c)`` window mean, built as a running sum while the
 window's epochs are recorded, never the ``(W, n, c)`` window itself: ``W`` times less memory
-for the one array that grows with samples × classes (``formats.training_memory``).
+for the one array that grows with samples × classes (``formats.training_memory``). What each
+mode reads of the views is :mod:`worker.engine.reading`'s table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
 from formats.evidence import DecidingView
+from formats.options import Mode
+
+# The views each mode records, in order.
+RECORDED_VIEWS: dict[Mode, tuple[DecidingView, ...]] = {
+    "combined": ("in-sample", "held-out"),
+    "checked": ("in-sample", "held-out"),
+    "dynamics": ("in-sample",),
+    "crossval": ("held-out",),
+}
 
 
 @dataclass(frozen=True)
@@ -57,33 +66,19 @@ class RecordedView:
         Epochs of the window ``W``; the last ``W`` rows of ``given_probability``.
     seconds : float
         Time the view's runs took.
-    held_out : bool
-        Recorded by models that never saw the samples they recorded.
     """
 
     given_probability: np.ndarray
     window_mean: np.ndarray
     window: int
     seconds: float
-    held_out: bool = False
 
     @classmethod
     def of(
-        cls,
-        given_probability: np.ndarray,
-        probabilities: np.ndarray,
-        seconds: float,
-        *,
-        held_out: bool = False,
+        cls, given_probability: np.ndarray, probabilities: np.ndarray, seconds: float
     ) -> RecordedView:
         """A view from its history and its full ``(W, n, c)`` window (tests, benchmarks)."""
-        return cls(
-            given_probability, probabilities.mean(axis=0), len(probabilities), seconds, held_out
-        )
-
-    @property
-    def name(self) -> DecidingView:
-        return "held-out" if self.held_out else "in-sample"
+        return cls(given_probability, probabilities.mean(axis=0), len(probabilities), seconds)
 
     @property
     def window_view(self) -> Window:
@@ -92,69 +87,35 @@ class RecordedView:
 
 @dataclass(frozen=True)
 class TrainingHistory:
-    """What an audit's training runs recorded, per view, and what the audit reads of it.
+    """What an audit's training runs recorded: one view per name of
+    :data:`RECORDED_VIEWS` ``[mode]``, in that order.
 
-    ``views`` holds one view, or in ``combined`` and ``checked`` mode two: the in-sample
-    run's first, the held-out models' second. The audit reads the mean of the views, except
-    in ``checked`` mode: there it reads the in-sample view, and the held-out one only checks
-    how many wrong labels each class is estimated to hold.
+    Attributes
+    ----------
+    views : tuple of RecordedView
+    mode : str
+        The mode that recorded them (:class:`formats.options.Mode`).
     """
 
     views: tuple[RecordedView, ...]
-    checked: bool = False
+    mode: Mode
+
+    def __post_init__(self) -> None:
+        names = RECORDED_VIEWS[self.mode]
+        if len(self.views) != len(names):
+            raise ValueError(f"{self.mode} mode records {len(names)} views; got {len(self.views)}")
+
+    @property
+    def names(self) -> tuple[DecidingView, ...]:
+        return RECORDED_VIEWS[self.mode]
+
+    def view(self, name: DecidingView) -> RecordedView:
+        return self.views[self.names.index(name)]
 
     @property
     def window_length(self) -> int:
         return self.views[0].window
 
-    @cached_property
-    def given_probability(self) -> np.ndarray:
-        """``(epochs, n)``: the probability of each given label the audit reads."""
-        return self._read([view.given_probability for view in self.views])
-
-    @cached_property
-    def mean_probabilities(self) -> np.ndarray:
-        """``(n, c)``: the mean over the window the audit reads."""
-        return self._read([view.window_mean for view in self.views])
-
-    @property
-    def window(self) -> Window:
-        """The window the audit reads."""
-        return Window(self.given_probability[-self.window_length :], self.mean_probabilities)
-
-    @property
-    def counted_probabilities(self) -> tuple[np.ndarray, ...]:
-        """``(n, c)`` mean window probabilities, one per estimate of the wrong labels that
-        the audit takes the smallest of, per class: each view's in ``checked`` mode, else
-        those the audit reads."""
-        if self.checked:
-            return tuple(view.window_mean for view in self.views)
-        return (self.mean_probabilities,)
-
-    @property
-    def averaged_views(self) -> tuple[Window, ...] | None:
-        """The windows that the audit averages, in-sample first; None where it reads one
-        view."""
-        if self.checked or len(self.views) == 1:
-            return None
-        return tuple(view.window_view for view in self.views)
-
     @property
     def seconds(self) -> float:
         return sum(view.seconds for view in self.views)
-
-    def deciding_views(self, decided_by: np.ndarray) -> np.ndarray:
-        """``(n,)`` str: the name of the predictions that decided each sample, from
-        :attr:`FlagResult.decided_by` (``-1`` what the audit reads, else a view's index)."""
-        reading = "average" if self.averaged_views is not None else self.views[0].name
-        names = np.array([reading, *(view.name for view in self.views)])
-        return names[np.asarray(decided_by, dtype=np.int64) + 1]
-
-    def _read(self, arrays: list[np.ndarray]) -> np.ndarray:
-        if self.checked or len(arrays) == 1:
-            return arrays[0]
-        # np.mean(arrays, axis=0), without stacking the (n, c) arrays into one more copy.
-        total = np.array(arrays[0], dtype=np.float32)
-        for array in arrays[1:]:
-            np.add(total, array, out=total)
-        return np.divide(total, len(arrays), out=total)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from formats.options import AuditConfig
+from formats.options import AuditConfig, Loss
 
 
 def cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
@@ -201,17 +201,19 @@ class TruncatedLq(nn.Module):
 
 
 class RobustLoss(nn.Module):
-    """The configured loss, averaged over the batch.
+    """The loss named ``loss`` with ``config``'s parameters (q, beta, ...), averaged over the
+    batch.
 
     ``forward(logits, labels, indices)``: ``indices`` are the samples' positions in the
     training set, needed by truncated Lq's weights.
     """
 
-    def __init__(self, config: AuditConfig, n_samples: int, *, seed: int = 0) -> None:
+    def __init__(self, config: AuditConfig, loss: Loss, n_samples: int, *, seed: int = 0) -> None:
         super().__init__()
         self.config = config
+        self.name = loss
         self.truncated = (
-            TruncatedLq(n_samples, q=config.q, k=config.prune_k) if config.loss == "tgce" else None
+            TruncatedLq(n_samples, q=config.q, k=config.prune_k) if loss == "tgce" else None
         )
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -236,4 +238,4 @@ class RobustLoss(nn.Module):
             "gw": lambda: gaussian_weighted(logits, labels, sigma=c.gw_sigma),
             "peer": lambda: peer(logits, labels, alpha=c.peer_alpha, generator=self.generator),
         }
-        return losses[c.loss]()
+        return losses[self.name]()

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from formats.plan import Plan
+
 
 @dataclass(frozen=True)
 class FlagResult:
@@ -29,8 +31,8 @@ class FlagResult:
     estimated_errors : ndarray, (c,) int64
         Estimated number of wrong labels per given class (confident learning).
     decided_by : ndarray, (n,) int8
-        The view each sample was read at: ``-1`` (:data:`~.flagging.READ_WINDOW`) the window
-        the flag rule was given, else the index of one of the views it averages (a class
+        The view each sample was read at: ``-1`` (:data:`~.reading.READ_FLAGS_VIEW`) the
+        window the flag rule was given, else the index of one of the views it averages (a class
         whose flips the in-sample model learned).
     """
 
@@ -50,6 +52,8 @@ class AuditResult:
 
     Attributes
     ----------
+    plan : Plan
+        Every value the audit ran with (:meth:`formats.options.AuditConfig.plan`).
     sample_ids : ndarray, (n,) str
     given : ndarray, (n,) int64
         Given labels as indices into ``class_names``.
@@ -87,6 +91,7 @@ class AuditResult:
         looks like, for reviewers.
     """
 
+    plan: Plan
     sample_ids: np.ndarray
     given: np.ndarray
     flags: FlagResult

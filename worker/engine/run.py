@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from formats.options import AuditConfig
+from formats.plan import Plan, Recipe
 
 from .checkpoint import Checkpoint
 from .losses import RobustLoss
@@ -21,33 +22,51 @@ EVAL_BATCH = 2048
 
 
 class TrainingRun:
-    """One model, optimiser and loss, training on a subset of the samples."""
+    """One model, optimiser and loss, training on a subset of the samples.
+
+    Parameters
+    ----------
+    tensors : TrainingTensors
+    plan : Plan
+        The audit's optimiser settings.
+    recipe : Recipe
+        How this kind of model trains (loss, epochs, augmentation).
+    loss_options : AuditConfig
+        The loss's parameters (q, beta, ...) and the holdout fraction.
+    train_index : ndarray, (m,) int
+        The samples it trains on.
+    batch_size : int
+    seed : int
+    """
 
     def __init__(
         self,
         tensors: TrainingTensors,
-        config: AuditConfig,
+        plan: Plan,
+        recipe: Recipe,
+        loss_options: AuditConfig,
         train_index: np.ndarray,
+        batch_size: int,
         *,
-        epochs: int,
         seed: int,
     ) -> None:
         torch.manual_seed(seed)
         self.tensors = tensors
-        self.config = config
         self.device = tensors.device
         self.generator = torch.Generator().manual_seed(seed)
         self.model = build_model(tensors).to(self.device)
-        self.loss = RobustLoss(config, tensors.n_samples, seed=seed).to(self.device)
-        lr = config.learning_rate or 1e-3
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=5e-4)
+        self.loss = RobustLoss(loss_options, recipe.loss, tensors.n_samples, seed=seed)
+        self.loss.to(self.device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=plan.learning_rate, weight_decay=plan.weight_decay
+        )
         # Cosine decay: the last epochs, which flagging reads, are those of a settled model.
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            self.optimizer, T_max=epochs, eta_min=lr / 50
+            self.optimizer, T_max=recipe.epochs, eta_min=plan.schedule_floor
         )
-        self.batch_size = config.batch_size_for(train_index.size)
-        self.augment = tensors.is_image and config.augments(tensors.n_samples)
-        holdout_size = int(round(config.holdout_fraction * train_index.size))
+        self.batch_size = batch_size
+        self.augment = recipe.augment
+        holdout_size = int(round(loss_options.holdout_fraction * train_index.size))
         shuffled = np.random.default_rng(seed).permutation(train_index)
         self.holdout = np.sort(shuffled[:holdout_size])
         self.train_index = torch.as_tensor(np.sort(shuffled[holdout_size:]))

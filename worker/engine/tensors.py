@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from formats.options import MAX_IMAGE_SIDE, ConfigError
+from formats.defaults import MAX_IMAGE_SIDE
+from formats.options import ConfigError
 
 # Keep the whole dataset on the GPU when it takes less than this share of free memory.
 GPU_RESIDENT_SHARE = 0.3
@@ -27,7 +28,7 @@ def resolve_device(requested: str) -> torch.device:
 
 def max_image_side(requested: str) -> int:
     """The largest side images are resized to, unless set, for the device that will train
-    (:data:`formats.options.MAX_IMAGE_SIDE`); pass it to :func:`formats.load_dataset`."""
+    (:data:`formats.defaults.MAX_IMAGE_SIDE`)."""
     return MAX_IMAGE_SIDE[resolve_device(requested).type]
 
 

@@ -2,7 +2,7 @@
 
 :func:`record_training` records, after every epoch and in eval mode, the probability vectors
 of the samples a model trains on (``dynamics``), of the fold it does not (``crossval``), or
-both (``combined`` reads their mean, ``checked`` the first with a count checked by the second).
+both (``combined``, ``checked``); :mod:`worker.engine.reading` says what each mode reads.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from formats.options import AuditConfig, Mode
+from formats.options import AuditConfig
+from formats.plan import Plan, Recipe
 
 from .checkpoint import Checkpoint
 from .history import RecordedView, TrainingHistory
@@ -41,27 +42,16 @@ class _Part:
 
     trained: np.ndarray
     recorded: np.ndarray
-    config: AuditConfig
+    recipe: Recipe
+    batch_size: int
     view: int
     stage: str
-    epochs: int
-
-
-def first_pruned_epoch(config: AuditConfig, *, is_image: bool, epochs: int) -> int:
-    """The epoch after which truncated Lq first prunes.
-
-    The MLP on a table memorises wrong labels within a few epochs, so it prunes after the
-    second; a CNN on images is still learning its clean samples then (pruning would drop
-    the hard ones for good), and memorises later, so it prunes after a third of training.
-    """
-    if config.prune_start is not None:
-        return config.prune_start
-    return max(1, epochs // 3) if is_image else 2
 
 
 def record_training(
     tensors: TrainingTensors,
-    config: AuditConfig,
+    plan: Plan,
+    loss_options: AuditConfig,
     *,
     progress: ProgressCallback | None = None,
     checkpoint: Checkpoint | None = None,
@@ -72,14 +62,16 @@ def record_training(
     ``crossval`` mode trains one model per stratified fold and records, after each of its
     epochs, the fold it does not train on (out-of-sample), so every sample gets a trajectory
     from a model that never saw its label; ``combined`` and ``checked`` mode do both, the
-    held-out models trained as :meth:`AuditConfig.held_out_config` says (see
-    :class:`TrainingHistory` for what each reads).
+    held-out models trained as the plan's ``held_out`` recipe says.
 
     Parameters
     ----------
     tensors : TrainingTensors
         The dataset prepared for training (see :func:`prepare_tensors`).
-    config : AuditConfig
+    plan : Plan
+        Every value the runs train with.
+    loss_options : AuditConfig
+        The losses' parameters (q, beta, ...), the seed and the holdout fraction.
     progress : callable, optional
         Called with a :class:`Progress` after every epoch.
     checkpoint : Checkpoint, optional
@@ -91,13 +83,9 @@ def record_training(
         Per view and as the audit reads them: ``given_probability`` ``(epochs, n)`` and the
         window's mean probability vectors ``(n, c)``.
     """
-    epochs = config.epochs_for(tensors.n_samples)
-    window = min(config.window, epochs)
-    mode = config.mode_for(is_image=tensors.is_image)
-    parts = _training_parts(tensors.labels_np, config, mode, epochs=epochs)
+    epochs, window, mode, views = plan.epochs, plan.window, plan.mode, plan.views
+    parts = _training_parts(tensors.labels_np, plan, seed=loss_options.seed)
     spans = _spans(parts)
-    first_pruned = first_pruned_epoch(config, is_image=tensors.is_image, epochs=epochs)
-    views = 1 + max(part.view for part in parts)
     given = np.empty((views, epochs, tensors.n_samples), dtype=np.float32)
     # Running sums over the window's epochs, divided by its length at the end.
     window_sums = [
@@ -116,23 +104,26 @@ def record_training(
     for index in range(first_part, len(parts)):
         part, span = parts[index], spans[index]
         started = time.perf_counter()
-        seed = config.seed + index
-        run = TrainingRun(tensors, part.config, part.trained, epochs=part.epochs, seed=seed)
+        seed = loss_options.seed + index
+        run = TrainingRun(
+            tensors, plan, part.recipe, loss_options, part.trained, part.batch_size, seed=seed
+        )
+        part_epochs = part.recipe.epochs
         done = 0
         if saved is not None and index == first_part:
             done = run.restore(saved["run"])
-            _report(progress, span, done, part.epochs, resumed=True)
-        for epoch in range(done + 1, part.epochs + 1):
+            _report(progress, span, done, part_epochs, resumed=True)
+        for epoch in range(done + 1, part_epochs + 1):
             run.train_epoch(checkpoint)
             probabilities = run.predict(part.recorded)
             given[part.view, epoch - 1, part.recorded] = probabilities[
                 np.arange(part.recorded.size), tensors.labels_np[part.recorded]
             ]
-            if epoch > part.epochs - window:
+            if epoch > part_epochs - window:
                 _add_rows(window_sums[part.view], part.recorded, probabilities)
                 unsaved.add(part.view)
             del probabilities
-            if _prunes_after(part.config, epoch, first=first_pruned):
+            if _prunes_after(plan, epoch):
                 in_sample = part.recorded is part.trained
                 run.prune(given[part.view, epoch - 1] if in_sample else None)
             if checkpoint is not None:
@@ -140,10 +131,10 @@ def record_training(
                 changed = {f"window{view}": window_sums[view] for view in sorted(unsaved)}
                 if checkpoint.save(mode, state, changed):
                     unsaved.clear()
-            _report(progress, span, epoch, part.epochs)
+            _report(progress, span, epoch, part_epochs)
         seconds[part.view] += time.perf_counter() - started
     # A view's models may train fewer epochs than the audit's (checked mode's held-out ones).
-    recorded = [max(part.epochs for part in parts if part.view == v) for v in range(views)]
+    recorded = [max(part.recipe.epochs for part in parts if part.view == v) for v in range(views)]
     return TrainingHistory(
         tuple(
             RecordedView(
@@ -151,11 +142,10 @@ def record_training(
                 np.divide(window_sums[v], window, out=window_sums[v]),
                 window,
                 float(seconds[v]),
-                held_out=v == 1 or mode == "crossval",
             )
             for v in range(views)
         ),
-        checked=mode == "checked",
+        mode,
     )
 
 
@@ -168,40 +158,39 @@ def _add_rows(sums: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
         sums[rows] += values
 
 
-def _prunes_after(config: AuditConfig, epoch: int, *, first: int) -> bool:
-    since = epoch - first
-    return since >= 0 and since % config.prune_every == 0
+def _prunes_after(plan: Plan, epoch: int) -> bool:
+    since = epoch - plan.first_pruned_epoch
+    return since >= 0 and since % plan.prune_every == 0
 
 
-def _training_parts(
-    labels: np.ndarray, config: AuditConfig, mode: Mode, *, epochs: int
-) -> list[_Part]:
-    """The training runs of an audit in ``mode`` of ``epochs``, in order."""
+def _training_parts(labels: np.ndarray, plan: Plan, *, seed: int) -> list[_Part]:
+    """The training runs of an audit of ``plan``, in order: the in-sample model's, then
+    the held-out fold models'."""
     everyone = np.arange(labels.size)
-    in_sample = _Part(everyone, everyone, config, 0, "training", epochs)
-    if mode == "dynamics":
-        return [in_sample]
-    folds = config.fold_count(mode)
-    assignment = stratified_folds(labels, folds, seed=config.seed)
-    held_out = config if mode == "crossval" else config.held_out_config()
-    view, prefix = (0, "fold") if mode == "crossval" else (1, "held-out fold")
-    fold_parts = [
-        _Part(
-            np.flatnonzero(assignment != fold),
-            np.flatnonzero(assignment == fold),
-            held_out,
-            view,
-            f"{prefix} {fold + 1}/{folds}",
-            config.held_out_epochs(mode, epochs),
-        )
-        for fold in range(folds)
-    ]
-    return fold_parts if mode == "crossval" else [in_sample, *fold_parts]
+    parts = []
+    if plan.in_sample is not None:
+        batch = plan.in_sample.batch_sizes[0]
+        parts.append(_Part(everyone, everyone, plan.in_sample, batch, 0, "training"))
+    if plan.held_out is not None:
+        assignment = stratified_folds(labels, plan.folds, seed=seed)
+        view, prefix = len(parts), "held-out fold" if parts else "fold"
+        parts += [
+            _Part(
+                np.flatnonzero(assignment != fold),
+                np.flatnonzero(assignment == fold),
+                plan.held_out,
+                plan.held_out.batch_sizes[fold],
+                view,
+                f"{prefix} {fold + 1}/{plan.folds}",
+            )
+            for fold in range(plan.folds)
+        ]
+    return parts
 
 
 def _spans(parts: list[_Part]) -> list[_Span]:
     """Each run's share of the audit's progress: its share of the samples × epochs trained."""
-    sizes = np.array([part.trained.size * part.epochs for part in parts], dtype=np.float64)
+    sizes = np.array([part.trained.size * part.recipe.epochs for part in parts], dtype=np.float64)
     starts = np.concatenate([[0.0], np.cumsum(sizes)[:-1]]) / sizes.sum()
     return [
         _Span(part.stage, float(start), float(size / sizes.sum()))

@@ -55,7 +55,7 @@ def test_the_accepted_uploads_audit_to_the_end(
             )
         else:
             assert (summary["epochs"], summary["mode"], summary["image_size"]) == (
-                AuditConfig().epochs_for(loaded.n_samples),
+                AuditConfig().plan(loaded.n_samples, is_image=False).epochs,
                 "checked",
                 None,
             )

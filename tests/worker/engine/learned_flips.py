@@ -14,7 +14,7 @@ LABELS = np.array([0] * 10 + [1] * 10)
 FLIPS = [6, 7, 8, 9]
 
 
-def _view(given0: list[float], *, held_out: bool) -> RecordedView:
+def _view(given0: list[float]) -> RecordedView:
     """Every epoch alike: class 0's given-label probabilities as listed, ten confident
     class-1 samples after them."""
     first_class = np.array(given0 + [0.05] * 10, dtype=np.float32)
@@ -24,15 +24,11 @@ def _view(given0: list[float], *, held_out: bool) -> RecordedView:
         np.tile(given, (EPOCHS, 1)),
         np.tile(probabilities, (WINDOW, 1, 1)),
         1.0,
-        held_out=held_out,
     )
 
 
 def learned_flip_history() -> TrainingHistory:
     """A ``combined`` audit's two views of :data:`LABELS`."""
     return TrainingHistory(
-        (
-            _view([0.95] * 6 + [0.99] * 4, held_out=False),
-            _view([0.9] * 6 + [0.04] * 4, held_out=True),
-        )
+        (_view([0.95] * 6 + [0.99] * 4), _view([0.9] * 6 + [0.04] * 4)), "combined"
     )

@@ -110,9 +110,8 @@ def test_corrections_relabel_and_exclude(blob_dataset):
 @pytest.mark.slow
 def test_refuses_before_training_when_its_buffers_exceed_the_budget(blob_dataset):
     config = AuditConfig(epochs=3, window=2)
-    needed = training_memory_bytes(
-        blob_dataset.n_samples, blob_dataset.n_classes, config, is_image=False
-    )
+    plan = config.plan(blob_dataset.n_samples, is_image=False)
+    needed = training_memory_bytes(blob_dataset.n_samples, blob_dataset.n_classes, plan)
     reports: list[Progress] = []
     with pytest.raises(DatasetError) as caught:
         audit(blob_dataset, config, progress=reports.append, max_training_bytes=needed - 1)

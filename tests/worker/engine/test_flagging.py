@@ -9,6 +9,7 @@ from worker.engine.flagging import (
     flagged_confusion,
 )
 from worker.engine.history import RecordedView, TrainingHistory, Window
+from worker.engine.reading import READINGS, deciding_view_names, read_view
 
 from .learned_flips import FLIPS, LABELS, WINDOW, learned_flip_history
 
@@ -17,10 +18,18 @@ def history(*epochs: list[list[float]]) -> np.ndarray:
     return np.asarray(epochs, dtype=np.float32)
 
 
-def flag_window(window, labels, *, views=(), **options):
-    """:func:`flag_samples` on full ``(W, n, c)`` windows, and the views they average."""
-    view_windows = [Window.of(view, labels) for view in views] or None
-    return flag_samples(Window.of(window, labels), labels, view_windows=view_windows, **options)
+def flag_window(window, labels, *, views=(), k=None, counted=None, scored=None):
+    """:func:`flag_samples` on full ``(W, n, c)`` windows, and the views they average; the
+    count and the score read the window unless told otherwise."""
+    read = Window.of(window, labels)
+    return flag_samples(
+        read,
+        labels,
+        k=k,
+        counted=counted or [read.mean],
+        scored=scored or [read.given],
+        learned_flip_views=tuple(Window.of(view, labels) for view in views),
+    )
 
 
 def test_flags_only_samples_below_k_in_every_window_epoch():
@@ -51,7 +60,7 @@ def test_score_averages_the_longer_history_when_given():
     labels = np.array([0, 0])
     window = history([[0.3, 0.7], [0.3, 0.7]])
     given_history = np.array([[0.2, 0.9], [0.3, 0.8], [0.3, 0.3]], dtype=np.float32)
-    flags = flag_window(window, labels, k=0.5, given_histories=[given_history])
+    flags = flag_window(window, labels, k=0.5, scored=[given_history])
     assert flags.flagged.tolist() == [True, True]
     assert flags.score == pytest.approx([1 - 0.8 / 3, 1 - 2.0 / 3])
     assert flags.confidence == pytest.approx([0.3, 0.3])
@@ -72,9 +81,10 @@ def test_checked_mode_scores_with_every_model_but_flags_with_the_trained_one():
         RecordedView.of(trained_given, window(trained_given), 1.0),
         RecordedView.of(held_out_given, window(held_out_given), 1.0),
     )
-    checked = TrainingHistory(views, checked=True)
-    flags = flag_recorded(checked, labels, k=0.5)
-    alone = flag_recorded(TrainingHistory(views[:1]), labels, k=0.5)
+    checked = TrainingHistory(views, "checked")
+    flags = flag_recorded(checked, labels, reading=READINGS["checked"], k=0.5)
+    dynamics = TrainingHistory(views[:1], "dynamics")
+    alone = flag_recorded(dynamics, labels, reading=READINGS["dynamics"], k=0.5)
 
     assert flags.flagged.tolist() == alone.flagged.tolist() == [True, True, False]
     assert alone.score[0] == pytest.approx(alone.score[1], abs=0.02)
@@ -116,7 +126,7 @@ def test_automatic_k_flags_the_smallest_of_several_estimates_per_class():
         [[p, 1 - p] for p in second_given0] + [[0.9, 0.1], [0.9, 0.1], [0.2, 0.8], [0.1, 0.9]]
     )
     assert estimate_label_errors(second, labels, 2).tolist() == [1, 2]
-    flags = flag_window(window, labels, counted_probabilities=[window.mean(axis=0), second])
+    flags = flag_window(window, labels, counted=[window.mean(axis=0), second])
     assert flags.estimated_errors.tolist() == [1, 0]
     # Class 0's one flag is its least confident sample in the window.
     assert np.flatnonzero(flags.flagged).tolist() == [4]
@@ -242,15 +252,18 @@ def test_confusion_counts_flagged_given_to_suggested():
 
 def test_a_learned_flip_shows_the_evidence_of_the_view_that_flagged_it():
     history = learned_flip_history()
-    flags = flag_recorded(history, LABELS)
+    reading = READINGS["combined"]
+    flags = flag_recorded(history, LABELS, reading=reading)
     assert np.flatnonzero(flags.flagged).tolist() == FLIPS
-    assert history.deciding_views(flags.decided_by).tolist() == ["held-out"] * 10 + ["average"] * 10
-    given, indices, probabilities = deciding_evidence(history, flags.decided_by)
-    held_out = history.views[1]
+    names = deciding_view_names(history, reading, flags.decided_by).tolist()
+    assert names == ["held-out"] * 10 + ["average"] * 10
+    average = read_view(history, "average")
+    given, indices, probabilities = deciding_evidence(average, history.views, flags.decided_by)
+    held_out = history.view("held-out")
     assert given[:, FLIPS] == pytest.approx(held_out.given_probability[:, FLIPS])
-    assert given[:, 10:] == pytest.approx(history.given_probability[:, 10:])
+    assert given[:, 10:] == pytest.approx(average.given_probability[:, 10:])
     assert indices[FLIPS].tolist() == [[1, 0]] * 4
     assert probabilities[FLIPS] == pytest.approx(np.array([[0.96, 0.04]] * 4))
     # Read at the average, the flips' history would sit at 0.515, above the k that flags them.
-    assert history.given_probability[:, FLIPS] == pytest.approx(0.515)
+    assert average.given_probability[:, FLIPS] == pytest.approx(0.515)
     assert (given[-WINDOW:, FLIPS] < flags.thresholds[0]).all()

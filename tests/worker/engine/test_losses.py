@@ -161,7 +161,7 @@ def test_gradients_are_finite_when_probabilities_saturate(name, scale):
     logits = torch.randn(16, 4, generator=torch.Generator().manual_seed(1)) * scale
     logits.requires_grad_(True)
     labels = torch.arange(16) % 4
-    loss = RobustLoss(AuditConfig(loss=name), 16)(logits, labels, torch.arange(16))
+    loss = RobustLoss(AuditConfig(), name, 16)(logits, labels, torch.arange(16))
     loss.backward()
     assert torch.isfinite(loss)
     assert torch.isfinite(logits.grad).all()

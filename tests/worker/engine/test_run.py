@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,14 @@ from worker.engine.tensors import prepare_tensors
 
 # Every test here trains a model.
 pytestmark = pytest.mark.slow
+
+
+def training_run(tensors, config, *, seed):
+    """The in-sample run of ``config``'s dynamics-mode plan, on every sample."""
+    plan = dataclasses.replace(config, mode="dynamics").plan(tensors.n_samples, is_image=False)
+    recipe = plan.in_sample
+    everyone = np.arange(tensors.n_samples)
+    return TrainingRun(tensors, plan, recipe, config, everyone, recipe.batch_sizes[0], seed=seed)
 
 
 def flipped_stripes(stripe_dataset):
@@ -23,7 +33,7 @@ def test_predicts_probability_vectors_in_eval_mode(blob_dataset):
     tensors = prepare_tensors(
         blob_dataset.features, blob_dataset.labels, 3, device=torch.device("cpu")
     )
-    run = TrainingRun(tensors, AuditConfig(), np.arange(tensors.n_samples), epochs=2, seed=0)
+    run = training_run(tensors, AuditConfig(epochs=2, window=2), seed=0)
     run.train_epoch()
     index = np.array([5, 0, 170])
     probabilities = run.predict(index)
@@ -36,7 +46,7 @@ def test_predicts_probability_vectors_in_eval_mode(blob_dataset):
 def test_pruning_drops_the_wrong_labels_from_the_loss(stripe_dataset):
     tensors, flipped = flipped_stripes(stripe_dataset)
     everyone = np.arange(tensors.n_samples)
-    run = TrainingRun(tensors, AuditConfig(seed=1), everyone, epochs=6, seed=1)
+    run = training_run(tensors, AuditConfig(seed=1, epochs=6), seed=1)
     for _ in range(3):
         run.train_epoch()
     given = run.predict(everyone)[everyone, tensors.labels_np]
@@ -49,7 +59,7 @@ def test_pruning_drops_the_wrong_labels_from_the_loss(stripe_dataset):
 def test_pruning_with_a_holdout_reads_the_best_model_on_it(stripe_dataset):
     tensors, flipped = flipped_stripes(stripe_dataset)
     config = AuditConfig(holdout_fraction=0.2, seed=1)
-    run = TrainingRun(tensors, config, np.arange(tensors.n_samples), epochs=6, seed=1)
+    run = training_run(tensors, dataclasses.replace(config, epochs=6), seed=1)
     for _ in range(3):
         run.train_epoch()
     assert run.best_state is not None and 0.0 <= run.best_accuracy <= 1.0

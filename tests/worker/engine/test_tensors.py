@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import torch
 
-from formats.options import MAX_IMAGE_SIDE
+from formats.defaults import MAX_IMAGE_SIDE
 from worker.engine.tensors import max_image_side, prepare_tensors
 
 
