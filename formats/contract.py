@@ -8,7 +8,8 @@ and its default in one place. Torch-free: the API imports it as the worker does.
 - :class:`Corrections`: a re-audit's ``corrections`` column, the decisions of every earlier
   round it applies, with its round (:func:`round_of`).
 - :class:`AuditOutcome`: what a finished attempt hands to the service to store.
-- :class:`AuditSummary`: an audit's ``summary`` column, written from the outcome.
+- :class:`AuditSummary`: an audit's ``summary`` column, written from the outcome, with the
+  audit's :class:`formats.plan.Plan` (every value it trained and flagged with).
 
 Rows written by older versions read as they are: the fields they lacked are optional, and
 each such field says what it reads as on those rows.
@@ -21,6 +22,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, SkipValidation, model_validator
 from pydantic.dataclasses import dataclass
 
+from .plan import Plan
 from .stages import LOADING, SAVING
 
 # An audit of an upload is round 1; each re-audit is one more than its parent.
@@ -132,8 +134,10 @@ class AuditOutcome:
     # Tables: each row's first feature values, under these names (what review cards show).
     feature_names: list[str] = Field(default_factory=list)
     features: Column | None = None
-    # What the options left to the data resolved to: the epochs trained, the mode, the
-    # image side.
+    # Every value the audit trained and flagged with (the engine's result.plan).
+    plan: Plan | None = None
+    # What the options left to the data resolved to, where the outcome has no plan: the
+    # epochs trained, the mode, the image side.
     epochs: int | None = None
     mode: str | None = None
     image_size: int | None = None
@@ -204,10 +208,18 @@ class AuditSummary(BaseModel):
     reference_examples: dict[str, list[str]] = Field(
         default_factory=dict, description="per class, a few confidently labeled sample ids"
     )
+    plan: Plan | None = Field(
+        None, description="every value the audit trained and flagged with; None before it was kept"
+    )
 
     @classmethod
     def of(cls, outcome: AuditOutcome, *, rounds: RoundComparison | None) -> AuditSummary:
-        """The summary of a stored outcome; ``rounds`` for a re-audit."""
+        """The summary of a stored outcome; ``rounds`` for a re-audit.
+
+        The epochs, mode, image side and window are the plan's where the outcome has one,
+        so the fields older readers know agree with it.
+        """
+        plan = outcome.plan
         return cls(
             samples=len(outcome.sample_ids),
             flagged=sum(outcome.flagged),
@@ -217,11 +229,12 @@ class AuditSummary(BaseModel):
             device=outcome.device,
             thresholds=outcome.thresholds,
             feature_names=outcome.feature_names,
-            epochs=outcome.epochs,
-            mode=outcome.mode,
-            image_size=outcome.image_size,
+            epochs=outcome.epochs if plan is None else plan.epochs,
+            mode=outcome.mode if plan is None else plan.mode,
+            image_size=outcome.image_size if plan is None else plan.image_side,
             threads=outcome.threads,
             rounds=rounds,
-            window=outcome.window,
+            window=outcome.window if plan is None else plan.window,
             reference_examples=outcome.reference_examples,
+            plan=plan,
         )

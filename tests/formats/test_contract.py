@@ -18,6 +18,7 @@ from formats.contract import (
     RoundComparison,
     round_of,
 )
+from formats.options import AuditConfig
 from formats.stages import LOADING, SAVING
 
 
@@ -52,6 +53,23 @@ def test_a_summary_reads_back_as_the_worker_wrote_it():
     assert (summary.samples, summary.flagged, summary.seconds) == (2, 1, 1.235)
     assert summary.rounds == rounds and summary.reference_examples == {"nut": ["b"]}
     assert through_json(summary) == summary
+
+
+def test_a_summary_keeps_the_plan_and_the_fields_older_readers_know_agree_with_it():
+    plan = AuditConfig(epochs=6, window=3).plan(500, is_image=True, image_side=32)
+    # What the outcome says apart from the plan gives way to it.
+    summary = AuditSummary.of(
+        dataclasses.replace(outcome(), plan=plan, epochs=99, window=99), rounds=None
+    )
+    assert summary.plan == plan
+    assert (summary.epochs, summary.mode, summary.image_size, summary.window) == (
+        6,
+        plan.mode,
+        32,
+        3,
+    )
+    assert through_json(summary) == summary
+    assert AuditSummary.of(outcome(), rounds=None).plan is None
 
 
 def test_a_summary_stored_by_the_first_version_reads_with_its_defaults():

@@ -1,7 +1,7 @@
 """An attempt's writes go through the contract and read back through it, on both databases:
 a re-audit stored by an older version (corrections without a round or reviews) runs and is
-summarised as round 2, a later round carries its decisions onto the samples, and audits
-whose summary and progress an older worker wrote still read."""
+summarised as round 2, a later round carries its decisions onto the samples and its plan
+into the summary, and audits whose summary and progress an older worker wrote still read."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ import uuid
 from typing import Any
 
 from formats.contract import AuditOutcome, ConfusionCell
+from formats.options import AuditConfig
+from formats.plan import Plan
 from tests.conftest import BOTH_DATABASES
 from tests.seeding import write_audit
 
 PARENT_SAMPLES = [{"flagged": True}, {"flagged": False}, {"flagged": False}, {"flagged": True}]
 
 
-def reaudit_outcome(flagged: dict[str, bool]) -> AuditOutcome:
+def reaudit_outcome(flagged: dict[str, bool], plan: Plan | None) -> AuditOutcome:
     ids = list(flagged)
     return AuditOutcome(
         sample_ids=ids,
@@ -32,10 +34,13 @@ def reaudit_outcome(flagged: dict[str, bool]) -> AuditOutcome:
         device="cpu",
         epochs=4,
         window=2,
+        plan=plan,
     )
 
 
-def run_reaudit(database: Any, settings: Any, corrections: dict[str, Any]) -> uuid.UUID:
+def run_reaudit(
+    database: Any, settings: Any, corrections: dict[str, Any], plan: Plan | None = None
+) -> uuid.UUID:
     """A re-audit of a four-sample parent (s0 and s3 flagged) with ``corrections`` stored as
     given, claimed and finished as a worker does: s3 excluded, s0 and s2 flagged now."""
     from service.audits import worker_attempts
@@ -59,7 +64,7 @@ def run_reaudit(database: Any, settings: Any, corrections: dict[str, Any]) -> uu
     assert job is not None
     assert job.relabel == corrections["relabel"] and job.exclude == set(corrections["exclude"])
     with database.session_scope() as session:
-        outcome = reaudit_outcome({"s0": True, "s1": False, "s2": True})
+        outcome = reaudit_outcome({"s0": True, "s1": False, "s2": True}, plan)
         assert worker_attempts.store_results(session, job, outcome)
     return audit_id
 
@@ -92,10 +97,13 @@ def test_a_reaudit_stored_by_an_older_version_runs_as_round_2(client, reviewer, 
 
 
 @BOTH_DATABASES
-def test_a_later_round_carries_its_decisions_onto_the_samples(client, reviewer, database, settings):
+def test_a_later_round_carries_its_decisions_and_plan(client, reviewer, database, settings):
+    from service.audits.models import Audit
+
     decision = {"action": "keep", "label": "bolt", "reviewed_by": "bob", "round": 2}
     corrections = {"relabel": {}, "exclude": ["s3"], "reviews": {"s0": decision}, "round": 3}
-    audit_id = run_reaudit(database, settings, corrections)
+    plan = AuditConfig(epochs=4, window=2).plan(3, is_image=False)
+    audit_id = run_reaudit(database, settings, corrections, plan)
 
     audit = client.get(f"/audits/{audit_id}", headers=reviewer).json()
     assert audit["summary"]["rounds"]["round"] == 3
@@ -103,6 +111,9 @@ def test_a_later_round_carries_its_decisions_onto_the_samples(client, reviewer, 
     samples = client.get(f"/audits/{audit_id}/samples", headers=reviewer, params={"order": "row"})
     prior = {item["sample_id"]: item["prior_review"] for item in samples.json()["items"]}
     assert prior == {"s0": decision, "s1": None, "s2": None}
+    # The plan reads back from the stored JSON as the worker handed it over.
+    with database.session_scope() as session:
+        assert session.get(Audit, audit_id).stored_summary().plan == plan
 
 
 @BOTH_DATABASES
