@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     BigInteger,
@@ -22,10 +22,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from formats.contract import AuditSummary, Corrections, ProgressReport
 from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
 
+from ..auth.models import MAX_NAME_CHARS
 from ..db import Base, BigIdType, JsonType, NullableJsonType, utcnow
 
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-FINISHED = ("succeeded", "failed", "cancelled")
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+FINISHED: tuple[Status, ...] = ("succeeded", "failed", "cancelled")
+# Still on its way: the dashboard follows its progress.
+ACTIVE = tuple(status for status in STATUSES if status not in FINISHED)
+MAX_AUDIT_NAME_CHARS = 200
+MAX_IDEMPOTENCY_KEY_CHARS = 200
 # A re-audit in one of these is handed out again for a repeated request without an
 # Idempotency-Key (one that failed or was cancelled is not).
 REUSABLE = ("queued", "running", "succeeded")
@@ -39,7 +45,7 @@ class Audit(Base):
     __tablename__ = "audits"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(MAX_AUDIT_NAME_CHARS))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     config: Mapped[dict[str, Any]]
     # A re-audit's decisions carried over from the earlier rounds, and its round
@@ -58,7 +64,7 @@ class Audit(Base):
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("audits.id", ondelete="SET NULL"), index=True
     )
-    created_by: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(MAX_NAME_CHARS))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -78,7 +84,7 @@ class Audit(Base):
     # A re-audit remembers the request that made it, so that repeating the request returns
     # it instead of a twin: the client's Idempotency-Key, and a digest of the parent's
     # decisions and the options.
-    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(MAX_IDEMPOTENCY_KEY_CHARS))
     reaudit_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
@@ -149,7 +155,7 @@ class Sample(Base):
     deciding_view: Mapped[str | None] = mapped_column(String(16))
     review_action: Mapped[str | None] = mapped_column(String(16))
     final_label: Mapped[str | None] = mapped_column(String(MAX_LABEL_CHARS))
-    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_by: Mapped[str | None] = mapped_column(String(MAX_NAME_CHARS))
     reviewed_at: Mapped[datetime | None]
     # Bumped by every review; a review naming an older version is a conflict.
     version: Mapped[int] = mapped_column(default=0)

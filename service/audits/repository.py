@@ -23,13 +23,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from ..reviews.actions import DECISIONS
 from .models import Audit, Sample
 
 # "Just above the threshold": a given-label confidence from k up to k + this, k being the
 # sample's class's threshold (close calls the reviewer may want to check by hand).
 NEAR_THRESHOLD_BAND = 0.15
-# The decisions a review filter may name besides "any", "pending" and "done".
-REVIEW_ACTIONS = ("accept", "relabel", "keep", "exclude")
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class SampleFilter:
     flagged: bool | None = None
     given_label: str | None = None
     suggested_label: str | None = None
-    # "any", "pending", "done" or one of REVIEW_ACTIONS.
+    # "any", "pending", "done" or one of the decisions (reviews.actions.DECISIONS).
     review: str = "any"
     reviewed_by: str | None = None
     # Part of the sample id, any case.
@@ -158,7 +157,7 @@ def _conditions(where: SampleFilter, margin: ColumnElement[float]) -> list[Colum
         conditions.append(Sample.review_action.is_(None))
     elif where.review == "done":
         conditions.append(Sample.review_action.is_not(None))
-    elif where.review in REVIEW_ACTIONS:
+    elif where.review in DECISIONS:
         conditions.append(Sample.review_action == where.review)
     if where.reviewed_by is not None:
         conditions.append(Sample.reviewed_by == where.reviewed_by)

@@ -15,7 +15,7 @@ from ..pagination import DEFAULT_LIMIT, MAX_LIMIT
 from ..storage import receive_upload
 from ..text import StoredText
 from . import reaudits, samples, service
-from .repository import SampleFilter
+from .repository import NEAR_THRESHOLD_BAND, SampleFilter
 from .schemas import (
     AuditOut,
     AuditPage,
@@ -24,6 +24,7 @@ from .schemas import (
     ReauditCreate,
     ReferenceExamples,
     ReviewerName,
+    ReviewFilter,
     RowIndex,
     SampleIdPart,
     SampleOut,
@@ -178,8 +179,7 @@ def list_samples(
     given_label: StoredText | None = None,
     suggested_label: StoredText | None = None,
     review: Annotated[
-        Literal["pending", "done", "any", "accept", "relabel", "keep", "exclude"],
-        Query(description="pending, done (any decision), one decision, or any"),
+        ReviewFilter, Query(description="pending, done (any decision), one decision, or any")
     ] = "any",
     reviewed_by: Annotated[ReviewerName | None, Query(description="the reviewer's name")] = None,
     search: Annotated[
@@ -190,7 +190,8 @@ def list_samples(
         Query(description="in a re-audit: whether an earlier round decided on the sample"),
     ] = None,
     near_threshold: Annotated[
-        bool, Query(description="keep the samples from their class's k to k + 0.15")
+        bool,
+        Query(description=f"keep the samples from their class's k to k + {NEAR_THRESHOLD_BAND}"),
     ] = False,
     order: Literal["score", "row", "margin"] = "score",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,

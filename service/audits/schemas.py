@@ -28,12 +28,14 @@ from formats.options import (
     option_specs,
 )
 
+from ..auth.models import MAX_NAME_CHARS
+from ..reviews.actions import Decision
 from ..text import StoredText, storable
+from .models import MAX_AUDIT_NAME_CHARS, MAX_IDEMPOTENCY_KEY_CHARS, Status
 
-Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Text parameters with their limits checked first, so that a refusal speaks of characters.
 ReviewerName = Annotated[
-    str, StringConstraints(min_length=1, max_length=100), AfterValidator(storable)
+    str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(storable)
 ]
 SampleIdPart = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(storable)
@@ -42,8 +44,12 @@ SampleIdPart = Annotated[
 # (PostgreSQL refuses a larger bound parameter with a 500 otherwise).
 RowIndex = Annotated[int, Path(ge=0, le=2**31 - 1, description="the sample's row in the dataset")]
 IdempotencyKey = Annotated[
-    str, StringConstraints(min_length=1, max_length=200), AfterValidator(storable)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_IDEMPOTENCY_KEY_CHARS),
+    AfterValidator(storable),
 ]
+# What a review filter may name: pending, done (any decision), one decision, or any.
+ReviewFilter = Literal["pending", "done", "any", Decision]
 # Options that say how to read the upload rather than how to train.
 READING_OPTIONS = ("label_column", "id_column")
 # The engine's options an upload may set; their types, defaults and rules are AuditConfig's.
@@ -55,7 +61,7 @@ class AuditOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: StoredText | None = Field(None, min_length=1, max_length=200)
+    name: StoredText | None = Field(None, min_length=1, max_length=MAX_AUDIT_NAME_CHARS)
     label_column: StoredText = Field("label", min_length=1, max_length=MAX_LABEL_CHARS)
     id_column: StoredText = Field("id", min_length=1, max_length=MAX_LABEL_CHARS)
 
@@ -100,7 +106,7 @@ class ReauditCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: StoredText | None = Field(default=None, min_length=1, max_length=200)
+    name: StoredText | None = Field(default=None, min_length=1, max_length=MAX_AUDIT_NAME_CHARS)
     config: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -175,7 +181,7 @@ class AuditPage(BaseModel):
 class ReviewState(BaseModel):
     """A sample's latest review; ``version`` is what a new review must name to replace it."""
 
-    action: Literal["accept", "relabel", "keep", "exclude"] | None
+    action: Decision | None
     final_label: str | None
     reviewed_by: str | None
     reviewed_at: datetime | None
@@ -185,7 +191,7 @@ class ReviewState(BaseModel):
 class PriorReview(BaseModel):
     """The decision an earlier round made on a sample, which the re-audit applied."""
 
-    action: Literal["accept", "relabel", "keep", "exclude"]
+    action: Decision
     label: str | None = Field(description="the label the decision gave the sample")
     reviewed_by: str | None
     round: int = Field(description="the round of the audit the decision was made in")

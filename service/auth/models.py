@@ -10,13 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db import Base, utcnow
 
 ROLES = ("admin", "reviewer")
+# The longest name of a key's holder, as the audits and reviews record who acted.
+MAX_NAME_CHARS = 100
 
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_CHARS), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the key, to tell keys apart in listings without revealing them.

@@ -26,6 +26,7 @@ from formats.csv_rows import (
 from ..audits import repository as audits_repository
 from ..audits.models import Sample
 from ..db import Database
+from ..reviews.actions import corrected_label
 
 ExportKind = Literal["suspects", "corrected"]
 SUSPECT_COLUMNS = (
@@ -116,6 +117,6 @@ def _suspect_row(sample: Sequence[Any]) -> tuple[object, ...]:
 
 def _corrected_row(sample: Sequence[Any]) -> tuple[object, ...]:
     sample_id, given, final, action = sample
-    if action == "exclude":
-        return (sample_id, given, "", action, boolean_cell(True))
-    return (sample_id, given, final or given, action or "unreviewed", boolean_cell(False))
+    label = corrected_label(action, given, final)
+    excluded = label is None
+    return (sample_id, given, label or "", action or "unreviewed", boolean_cell(excluded))

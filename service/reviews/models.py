@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from formats.limits import MAX_ID_CHARS
 
+from ..auth.models import MAX_NAME_CHARS
 from ..db import Base, BigIdType, utcnow
 
 
@@ -20,7 +21,7 @@ class ReviewEvent(Base):
     id: Mapped[int] = mapped_column(BigIdType, primary_key=True)
     audit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"))
     sample_id: Mapped[str] = mapped_column(String(MAX_ID_CHARS))
-    actor: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(String(MAX_NAME_CHARS))
     action: Mapped[str] = mapped_column(String(16))
     # {"action", "final_label", "version"} of the sample before and after the decision.
     before: Mapped[dict[str, Any]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,8 +11,7 @@ from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
 
 from ..audits.schemas import SampleOut
 from ..text import StoredText
-
-Action = Literal["accept", "relabel", "keep", "exclude", "clear"]
+from .actions import RELABEL, Action
 
 
 class ReviewItem(BaseModel):
@@ -31,9 +30,9 @@ class ReviewItem(BaseModel):
 
     @model_validator(mode="after")
     def _label_goes_with_relabel(self) -> ReviewItem:
-        if self.action == "relabel" and self.label is None:
+        if self.action == RELABEL and self.label is None:
             raise ValueError("relabel needs a label")
-        if self.action != "relabel" and self.label is not None:
+        if self.action != RELABEL and self.label is not None:
             raise ValueError(f"{self.action} takes no label; use relabel")
         return self
 
