@@ -261,6 +261,7 @@ def to_outcome(result: AuditResult, image_paths: list[str] | None) -> AuditOutco
         confusion=confusion,
         seconds=result.seconds,
         device=result.device,
+        plan=result.plan,
         history=history_blobs(result.given_history),
         top_classes=top_class_blobs(result.top_classes, result.top_probabilities),
         window=result.window,

@@ -85,6 +85,8 @@ def test_a_finished_audit_keeps_its_epoch_count(tasks, database, new_audit):
     assert tasks.execute_audit(audit_id) == "succeeded"
     audit, _ = load(database, audit_id)
     assert audit.summary["epochs"] == 4
+    # The plan the engine ran with is stored whole, and reads back through the contract.
+    assert audit.stored_summary().plan.epochs == 4 and audit.summary["plan"]["window"] == 2
     assert audit.progress["epoch"] == audit.progress["epochs"] == 4, audit.progress
     assert audit.progress["stage"] == "done" and audit.progress["fraction"] == 1.0
 

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from formats import Dataset
+from formats.options import AuditConfig
 from tests.seeding import write_audit
-from tests.worker.engine.learned_flips import LABELS, learned_flip_history
+from tests.worker.engine.learned_flips import EPOCHS, LABELS, WINDOW, learned_flip_history
 
 # Class 0's flips are Shirts labelled T-shirt.
 CLASSES = ("T-shirt", "Shirt")
@@ -34,8 +35,11 @@ def store_learned_flip_audit(database: Any, data_dir: Path) -> uuid.UUID:
         sample_ids=np.array([f"s{row}" for row in range(LABELS.size)]),
         kind="table",
     )
+    plan = AuditConfig(mode="combined", epochs=EPOCHS, window=WINDOW).plan(
+        dataset.n_samples, is_image=False
+    )
     result = audit_recorded(
-        dataset, learned_flip_history(), k=None, started=time.perf_counter(), device="cpu"
+        dataset, learned_flip_history(), plan, started=time.perf_counter(), device="cpu"
     )
     audit_id = write_audit(
         database,
