@@ -34,6 +34,7 @@ from bench import datasets, loaded
 from bench.report import write_results
 from formats import Dataset
 from formats.options import Device
+from formats.stages import FLAGGING
 from worker.engine import AuditConfig, Progress, audit
 from worker.engine.run import TrainingRun
 from worker.engine.tensors import TrainingTensors, describe_device, prepare_tensors, resolve_device
@@ -58,7 +59,7 @@ def end_to_end(dataset: Dataset, config: AuditConfig) -> dict[str, Any]:
     started = time.perf_counter()
 
     def record(progress: Progress) -> None:
-        if progress.stage != "flagging":
+        if progress.stage != FLAGGING:
             reports[progress.stage] = time.perf_counter() - started
 
     result = audit(dataset, config, progress=record)

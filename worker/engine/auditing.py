@@ -12,6 +12,7 @@ from formats import DEFAULT_LIMITS, Dataset, DatasetError
 from formats.labels import check_classes
 from formats.options import AuditConfig, ConfigError
 from formats.plan import Plan
+from formats.stages import FLAGGING
 from formats.training_memory import check_training_memory
 
 from .checkpoint import Checkpoint, StopCheck, fingerprint
@@ -84,7 +85,7 @@ def audit(
         )
     history = record_training(tensors, plan, config, progress=progress, checkpoint=checkpoint)
     if progress is not None:
-        progress(Progress("flagging", 0, 0, 1.0))
+        progress(Progress(FLAGGING, 0, 0, 1.0))
     return audit_recorded(dataset, history, plan, started=started, device=describe_device(device))
 
 

@@ -15,6 +15,7 @@ import torch
 
 from formats.options import AuditConfig
 from formats.plan import Plan, Recipe
+from formats.stages import TRAINING, fold_stage
 
 from .checkpoint import Checkpoint
 from .history import RecordedView, TrainingHistory
@@ -170,10 +171,10 @@ def _training_parts(labels: np.ndarray, plan: Plan, *, seed: int) -> list[_Part]
     parts = []
     if plan.in_sample is not None:
         batch = plan.in_sample.batch_sizes[0]
-        parts.append(_Part(everyone, everyone, plan.in_sample, batch, 0, "training"))
+        parts.append(_Part(everyone, everyone, plan.in_sample, batch, 0, TRAINING))
     if plan.held_out is not None:
         assignment = stratified_folds(labels, plan.folds, seed=seed)
-        view, prefix = len(parts), "held-out fold" if parts else "fold"
+        view = len(parts)
         parts += [
             _Part(
                 np.flatnonzero(assignment != fold),
@@ -181,7 +182,7 @@ def _training_parts(labels: np.ndarray, plan: Plan, *, seed: int) -> list[_Part]
                 plan.held_out,
                 plan.held_out.batch_sizes[fold],
                 view,
-                f"{prefix} {fold + 1}/{plan.folds}",
+                fold_stage(fold + 1, plan.folds, held_out=view == 1),
             )
             for fold in range(plan.folds)
         ]
