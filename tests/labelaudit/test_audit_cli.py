@@ -43,7 +43,11 @@ def test_audit_csv_end_to_end_finds_injected_errors(tmp_path):
     completed = run_cli("audit", "digits.csv", "-o", "out.csv", "--epochs", "25", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert "1797 samples" in completed.stdout and "flagged" in completed.stdout
-    assert completed.stdout.rstrip().endswith("in checked mode")
+    # The summary ends with the plan the audit ran: the mode and the values left to the data.
+    assert "; checked mode; tgce, 25 epochs, batch 44 on every sample; 2 held-out folds: ce, " in (
+        completed.stdout
+    )
+    assert completed.stdout.rstrip().endswith("window 5, learning rate 0.001, k per class")
     with (tmp_path / "out.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == [
