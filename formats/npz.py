@@ -26,6 +26,11 @@ from .tables import check_finite, not_finite
 # Bytes of an array read at a time. A read from a deflated member holds about three times
 # this (zipfile's buffers), and checking converts and masks it: 4 MiB keep a check ~35 MiB.
 _CHUNK_BYTES = 4 * 1024 * 1024
+# The arrays an upload names (as numpy.savez names its keywords): the features, the labels,
+# and optionally the sample ids.
+FEATURES_ARRAY = "X"
+LABELS_ARRAY = "y"
+IDS_ARRAY = "ids"
 # The most a number takes as NumPy text (float64 is '<U32'): sizes blocks of labels and ids.
 _TEXT_BYTES = 128
 
@@ -70,38 +75,39 @@ def open_npz(path: Path, limits: Limits) -> Iterator[tuple[NpzArrays, Callable[[
             check_members(archive.infolist(), limits)
             # Named as numpy.load names them: the member name less ".npy".
             names = {name.removesuffix(".npy"): name for name in archive.namelist()}
-            missing = [key for key in ("X", "y") if key not in names]
+            missing = [key for key in (FEATURES_ARRAY, LABELS_ARRAY) if key not in names]
             if missing:
                 found = ", ".join(sorted(names)) or "none"
                 raise DatasetError(
-                    f"the .npz has no array(s) {', '.join(missing)}; it needs X (features), "
-                    f"y (labels) and optionally ids; found {found}",
+                    f"the .npz has no array(s) {', '.join(missing)}; it needs {FEATURES_ARRAY} "
+                    f"(features), {LABELS_ARRAY} (labels) and optionally {IDS_ARRAY}; "
+                    f"found {found}",
                     code="missing_arrays",
                 )
-            labels = _header_of(archive, names["y"], "y")
-            header = _header_of(archive, names["X"], "X")
+            labels = _header_of(archive, names[LABELS_ARRAY], LABELS_ARRAY)
+            header = _header_of(archive, names[FEATURES_ARRAY], FEATURES_ARRAY)
             kind = _check_shapes(header, labels.shape)
             rows = labels.shape[0]
             if rows > limits.max_rows:
                 raise too_many_rows(limits, "the arrays")
-            ids = _header_of(archive, names["ids"], "ids") if "ids" in names else None
+            ids = _header_of(archive, names[IDS_ARRAY], IDS_ARRAY) if IDS_ARRAY in names else None
             if ids is not None and ids.shape != labels.shape:
                 raise DatasetError(
-                    f"array 'ids' has shape {ids.shape}; expected {labels.shape}",
+                    f"array '{IDS_ARRAY}' has shape {ids.shape}; expected {labels.shape}",
                     code="bad_arrays",
                 )
 
             def label_blocks() -> Iterator[np.ndarray]:
-                return _text_blocks(archive, names["y"], "y", label_texts)
+                return _text_blocks(archive, names[LABELS_ARRAY], LABELS_ARRAY, label_texts)
 
             def id_blocks() -> Iterator[np.ndarray]:
-                if "ids" in names:
-                    return _text_blocks(archive, names["ids"], "ids", id_texts)
+                if IDS_ARRAY in names:
+                    return _text_blocks(archive, names[IDS_ARRAY], IDS_ARRAY, id_texts)
                 return _index_blocks(rows)
 
             def open_features() -> IO[bytes]:
-                handle = archive.open(names["X"])
-                _read_header(handle, archive.getinfo(names["X"]), "X")
+                handle = archive.open(names[FEATURES_ARRAY])
+                _read_header(handle, archive.getinfo(names[FEATURES_ARRAY]), FEATURES_ARRAY)
                 return handle
 
             arrays = NpzArrays(header, kind, label_blocks, id_blocks, ids is not None)

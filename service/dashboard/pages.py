@@ -20,9 +20,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.types import Scope
 
+from formats.limits import MAX_LABEL_CHARS
+from formats.npz import FEATURES_ARRAY, LABELS_ARRAY
 from formats.options import LOSSES, default_epochs_text
 
 from ..audits import service as audits_service
+from ..audits.models import MAX_AUDIT_NAME_CHARS
+from ..audits.repository import NEAR_THRESHOLD_BAND
 from ..audits.schemas import AuditConfigIn
 from ..auth import service as auth_service
 from ..auth.schemas import Principal
@@ -30,6 +34,7 @@ from ..auth.session import CSRF_COOKIE, cookie_key_digest, new_csrf_token, set_c
 from ..errors import NotFound, Unauthorized
 from ..text import isolated
 from ..thumbnails.service import CARD_PX, STRIP_PX
+from .vocabulary import DECISION_WORDS, vocabulary_json
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -147,16 +152,12 @@ def signed_in_page(
     known_csrf = request.cookies.get(CSRF_COOKIE)
     csrf = known_csrf or new_csrf_token()
     account = render("account.html", user=principal.name, role=principal.role, csrf=csrf)
-    body = render(
-        "layout.html",
+    body = _layout(
         title=title,
-        static=static_url(),
         script=_module(script),
         role=principal.role,
         user=principal.name,
         account=account,
-        card_px=str(CARD_PX),
-        strip_px=str(STRIP_PX),
         breadcrumbs=breadcrumbs,
         content=content,
     )
@@ -170,20 +171,29 @@ def signed_in_page(
 def sign_in_page(next_path: str, *, error: str = "", status: int = 200) -> HTMLResponse:
     message = Html(render("form_error.html", message=error) if error else "")
     content = render("sign_in.html", next=safe_next(next_path), error=message)
-    body = render(
-        "layout.html",
+    body = _layout(
         title="Sign in",
-        static=static_url(),
         script=_module(None),
         role="",
         user="",
         account=NOTHING,
-        card_px=str(CARD_PX),
-        strip_px=str(STRIP_PX),
         breadcrumbs=NOTHING,
         content=content,
     )
     return page_response(body, status)
+
+
+def _layout(**values: str) -> Html:
+    """The layout around a page, with what every page's scripts read from its body: the
+    thumbnail sizes the server makes, and the vocabulary (see :mod:`.vocabulary`)."""
+    return render(
+        "layout.html",
+        static=static_url(),
+        card_px=str(CARD_PX),
+        strip_px=str(STRIP_PX),
+        vocabulary=vocabulary_json(),
+        **values,
+    )
 
 
 def audits_content(principal: Principal) -> Html:
@@ -194,6 +204,10 @@ def audits_content(principal: Principal) -> Html:
             loss_options=_loss_options(),
             window=str(AuditConfigIn.model_fields["window"].default),
             default_epochs=default_epochs_text(),
+            name_chars=str(MAX_AUDIT_NAME_CHARS),
+            column_chars=str(MAX_LABEL_CHARS),
+            npz_features=FEATURES_ARRAY,
+            npz_labels=LABELS_ARRAY,
         )
     return render("audits.html", upload_form=upload)
 
@@ -205,6 +219,32 @@ def _loss_options() -> Html:
             f'<option value="{name}"{" selected" if name == default else ""}>{name}</option>'
             for name in LOSSES
         )
+    )
+
+
+def review_content(audit_id: uuid.UUID, name: str) -> Html:
+    """The review queue's shell, its decision filter, bulk buttons and shortcut list worded
+    by the vocabulary."""
+    words = {
+        decision: {k: html.escape(v or "") for k, v in w.items()}
+        for decision, w in DECISION_WORDS.items()
+    }
+    keyed = {decision: word for decision, word in words.items() if word["key"]}
+    options = [f'<option value="{d}">{w["text"]}</option>' for d, w in words.items()]
+    bulk = [
+        f'<button type="button" class="button small" data-bulk="{d}">{w["bulk"]}</button>'
+        for d, w in keyed.items()
+    ]
+    shortcuts = [f"<dt><kbd>{w['key']}</kbd></dt><dd>{w['describe']}</dd>" for w in keyed.values()]
+    return render(
+        "review.html",
+        audit_id=str(audit_id),
+        name=name,
+        near_band=str(NEAR_THRESHOLD_BAND),
+        decision_options=Html("".join(options)),
+        bulk_buttons=Html("".join(bulk)),
+        decision_shortcuts=Html("".join(shortcuts)),
+        decision_keys=Html(" ".join(f"<kbd>{w['key']}</kbd>" for w in keyed.values())),
     )
 
 
@@ -243,7 +283,7 @@ def audit_page(
     else:
         trail.append(("Review", f"/audits/{audit_id}/review"))
         title, script = f"Review · {name}", "queue.js"
-        content = render("review.html", audit_id=str(audit_id), name=name)
+        content = review_content(audit_id, name)
     return signed_in_page(
         request,
         principal,

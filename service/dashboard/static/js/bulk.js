@@ -2,6 +2,7 @@
 // of them in one batch (one request, all or nothing, undone together).
 
 import { byId, h, isolate } from "./dom.js";
+import { vocabulary } from "./vocabulary.js";
 
 export class Bulk {
   /** ``order()`` lists the shown sample ids; ``apply(ids, action, label)`` decides. */
@@ -17,7 +18,7 @@ export class Bulk {
       if (button) this.applyAll(apply, button.dataset.bulk);
     });
     relabel.addEventListener("change", () => {
-      if (relabel.value) this.applyAll(apply, "relabel", relabel.value);
+      if (relabel.value) this.applyAll(apply, vocabulary.relabel, relabel.value);
       relabel.value = "";
     });
     byId("bulk-clear").addEventListener("click", () => this.clear());

@@ -4,22 +4,20 @@
 
 import { format, h, isolate, revealed } from "./dom.js";
 import { evidence, suggestedProbability } from "./evidence.js";
+import { KEYED_DECISIONS, vocabulary } from "./vocabulary.js";
 
-const DECISION_TEXT = {
-  accept: "Accepted",
-  relabel: "Relabeled",
-  keep: "Kept",
-  exclude: "Excluded",
-};
 const TINY_IMAGE_PX = 128; // smaller images are scaled up with crisp pixels
 // The thumbnail size the server makes for cards (service/thumbnails/service.py).
 const CARD_PX = Number(document.body.dataset.cardPx);
 
+// A decision that gives the sample no label (exclude) shows none.
+const givesLabel = (action) => vocabulary.decisions[action].final_label_from !== null;
+
 /** "Relabeled → washer · by bob", or "Pending". */
 export function describeDecision(review) {
   if (!review.action) return "Pending";
-  const text = DECISION_TEXT[review.action];
-  const label = review.action === "exclude" ? "" : ` → ${isolate(review.final_label)}`;
+  const text = vocabulary.decisions[review.action].text;
+  const label = givesLabel(review.action) ? ` → ${isolate(review.final_label)}` : "";
   return `${text}${label}${review.reviewed_by ? ` · by ${isolate(review.reviewed_by)}` : ""}`;
 }
 
@@ -56,23 +54,22 @@ export function media(sample, { large = false } = {}) {
   return box;
 }
 
+/** "Accept the suggested label nut": a decision's description, naming the label it keeps. */
+function describeAction(sample, action) {
+  const { describe, final_label_from: source } = vocabulary.decisions[action];
+  return source === "given_label" || source === "suggested_label" ? `${describe} ${isolate(sample[source])}` : describe;
+}
+
 /** Decision buttons; the queue handles their clicks by ``data-action`` (delegation). */
 export function actionButtons(sample, classes) {
+  const relabel = vocabulary.decisions[vocabulary.relabel];
   return h("div", { class: "decide" },
-    h("button", {
-      type: "button", class: "button small decide-accept", "data-action": "accept",
-      "aria-label": `Accept the suggested label ${isolate(sample.suggested_label)}`, title: "Accept the suggestion (a)",
-    }, "Accept ", h("kbd", { text: "a" })),
-    h("button", {
-      type: "button", class: "button small decide-keep", "data-action": "keep",
-      "aria-label": `Keep the given label ${isolate(sample.given_label)}`, title: "Keep the given label (k)",
-    }, "Keep ", h("kbd", { text: "k" })),
-    h("button", {
-      type: "button", class: "button small decide-exclude", "data-action": "exclude",
-      "aria-label": "Exclude the sample from the dataset", title: "Exclude from the dataset (x)",
-    }, "Exclude ", h("kbd", { text: "x" })),
-    h("select", { class: "relabel", "data-action": "relabel", "aria-label": "Relabel to" },
-      h("option", { value: "", text: "Relabel…" }),
+    KEYED_DECISIONS.map(([action, words]) => h("button", {
+      type: "button", class: `button small decide-${action}`, "data-action": action,
+      "aria-label": describeAction(sample, action), title: `${words.describe} (${words.key})`,
+    }, `${words.verb} `, h("kbd", { text: words.key }))),
+    h("select", { class: "relabel", "data-action": vocabulary.relabel, "aria-label": relabel.describe },
+      h("option", { value: "", text: `${relabel.verb}…` }),
       classes.map((name, i) => h("option", { value: name, text: i < 9 ? `${i + 1}  ${isolate(name)}` : isolate(name) }))));
 }
 
@@ -103,12 +100,10 @@ export function facts(sample) {
   ];
 }
 
-const PRIOR_TEXT = { accept: "Accepted as", relabel: "Relabeled to", keep: "Kept as", exclude: "Excluded" };
-
 /** "Relabeled to inclusion by ana, round 1": a decision of an earlier round (re-audits). */
 export function describePrior(prior) {
-  const label = prior.action === "exclude" ? "" : ` ${isolate(prior.label)}`;
-  return `${PRIOR_TEXT[prior.action]}${label}${prior.reviewed_by ? ` by ${isolate(prior.reviewed_by)}` : ""}, round ${prior.round}`;
+  const label = givesLabel(prior.action) ? ` ${isolate(prior.label)}` : "";
+  return `${vocabulary.decisions[prior.action].prior}${label}${prior.reviewed_by ? ` by ${isolate(prior.reviewed_by)}` : ""}, round ${prior.round}`;
 }
 
 function priorNote(sample) {

@@ -2,6 +2,7 @@
 // number, axes are titled, and colours come from classes in charts.css.
 
 import { format, h, isolate, named, setVar, svg } from "./dom.js";
+import { vocabulary } from "./vocabulary.js";
 
 export const CHAR_WIDTH = 7; // about one character of the 12px chart font, for label room
 export const WIDTH = 520; // the viewBox width; the SVG scales to its panel
@@ -129,14 +130,11 @@ export function legend(entries, x, y) {
 }
 
 const DECISIONS = [
-  ["accept", "Accepted"],
-  ["relabel", "Relabeled"],
-  ["keep", "Kept"],
-  ["exclude", "Excluded"],
+  ...Object.entries(vocabulary.decisions).map(([action, words]) => [action, words.text]),
   ["pending", "Pending"],
 ];
 
-/** One bar split by decision ({accept, relabel, keep, exclude, pending}), with a legend. */
+/** One bar split by decision (each of the vocabulary's, and pending), with a legend. */
 export function reviewProgress(container, counts) {
   const total = DECISIONS.reduce((sum, [key]) => sum + (counts[key] ?? 0), 0);
   if (total === 0) {

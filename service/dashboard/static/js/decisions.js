@@ -1,18 +1,12 @@
 // Decisions as a reviewer makes them: shown at once, sent in order one batch at a time, each
 // naming the version it replaces. A refusal rolls the sample back with a message; a version
 // conflict (another reviewer decided first) shows their decision instead of overwriting it.
-// Undo sends the state before the last decision ("clear" when the sample was pending).
+// Undo sends the state before the last decision (vocabulary.clear when the sample was pending).
 
 import { api } from "./api.js";
 import { isolate, revealed, toast } from "./dom.js";
 import { describeDecision, shortId } from "./cards.js";
-
-function finalLabel(sample, action, label) {
-  if (action === "accept") return sample.suggested_label;
-  if (action === "keep") return sample.given_label;
-  if (action === "relabel") return label;
-  return null;
-}
+import { finalLabel, vocabulary } from "./vocabulary.js";
 
 export class Decisions {
   /** ``onChange(sampleId)`` repaints a sample whenever what it shows changes. */
@@ -57,7 +51,7 @@ export class Decisions {
       return [];
     }
     const items = change.map(({ id, before }) =>
-      this.stage(id, before.action ?? "clear", before.action === "relabel" ? before.final_label : undefined));
+      this.stage(id, before.action ?? vocabulary.clear, before.action === vocabulary.relabel ? before.final_label : undefined));
     this.send(items, null);
     return change.map(({ id }) => id);
   }
@@ -65,10 +59,10 @@ export class Decisions {
   stage(sampleId, action, label) {
     const record = this.records.get(sampleId);
     const item = { sample_id: sampleId, action, version: record.nextVersion };
-    if (action === "relabel") item.label = label;
+    if (action === vocabulary.relabel) item.label = label;
     record.nextVersion += 1;
     record.saving += 1;
-    const cleared = action === "clear";
+    const cleared = action === vocabulary.clear;
     record.shown = {
       action: cleared ? null : action,
       final_label: finalLabel(record.sample, action, label),

@@ -1,7 +1,10 @@
 // The review queue's keyboard: one key per decision, so that a reviewer never needs the
 // mouse. Keys typed into a form field (a filter, the relabel list) stay with the field.
 
-const DECISION_KEYS = { a: "accept", k: "keep", x: "exclude" };
+import { KEYED_DECISIONS } from "./vocabulary.js";
+
+// Key -> decision, as the server words them (service/dashboard/vocabulary.py).
+const DECISION_KEYS = Object.fromEntries(KEYED_DECISIONS.map(([action, words]) => [words.key, action]));
 const MOVES = {
   ArrowLeft: -1,
   ArrowRight: 1,

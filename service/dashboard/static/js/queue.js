@@ -9,6 +9,7 @@ import { Decisions } from "./decisions.js";
 import { byId, format, h, isolate, toast } from "./dom.js";
 import { bindKeys } from "./keys.js";
 import { Viewer } from "./viewer.js";
+import { vocabulary } from "./vocabulary.js";
 
 const PAGE_SIZE = 48;
 const PREFETCH_CARDS = 8; // load the next page when focus gets this close to the end
@@ -52,7 +53,8 @@ function repaint(sampleId) {
 function query() {
   const near = byId("filter-near").checked;
   return {
-    // "Just above the threshold": not flagged, confidence from k to k + 0.15, closest to k first.
+    // "Just above the threshold": not flagged, confidence from k to k + the server's band
+    // (vocabulary.near_threshold_band), closest to k first.
     flagged: near ? "false" : "true",
     near_threshold: near ? "true" : null,
     order: near ? "margin" : "score",
@@ -235,9 +237,9 @@ function onGridClick(event) {
 }
 
 function onRelabelChoice(event) {
-  if (!event.target.matches("select[data-action=relabel]") || !event.target.value) return;
+  if (!event.target.matches(`select[data-action=${vocabulary.relabel}]`) || !event.target.value) return;
   const sampleId = event.target.closest("[data-sample-id]").dataset.sampleId;
-  decisions.decide([sampleId], "relabel", event.target.value);
+  decisions.decide([sampleId], vocabulary.relabel, event.target.value);
   event.target.value = "";
 }
 
@@ -282,7 +284,7 @@ function wire() {
   bindKeys({
     decide: (action) => decideFocused(action),
     relabel: (number) => {
-      if (number <= state.classes.length) decideFocused("relabel", state.classes[number - 1]);
+      if (number <= state.classes.length) decideFocused(vocabulary.relabel, state.classes[number - 1]);
       else toast(`There is no class ${number}; this audit has ${state.classes.length}.`, "warning");
     },
     undo: () => {

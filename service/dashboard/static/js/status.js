@@ -2,41 +2,21 @@
 // progress bar with the epoch and the time left.
 
 import { format, h, isolate, setVar } from "./dom.js";
+import { stageText, vocabulary } from "./vocabulary.js";
 
-export const ACTIVE = new Set(["queued", "running"]);
-
-const STATUS_TEXT = {
-  queued: "Queued",
-  running: "Running",
-  succeeded: "Done",
-  failed: "Failed",
-  cancelled: "Cancelled",
-};
-
-const STAGE_TEXT = {
-  loading: "Loading the data",
-  training: "Training",
-  flagging: "Flagging suspects",
-  done: "Saving the results",
-};
+export const ACTIVE = new Set(vocabulary.active_statuses);
 
 export function statusPill(status) {
-  return h("span", { class: `pill pill-${status}`, text: STATUS_TEXT[status] ?? status });
+  return h("span", { class: `pill pill-${status}`, text: vocabulary.statuses[status] ?? status });
 }
 
-/** "Epoch 3 of 20 · about 12 s left", or the stage while there are no epochs yet. */
+/** "Held-out models, fold 1 of 2 · epoch 3 of 20 · about 12 s left": the stage, the epoch
+ * while it trains, and the time left. */
 export function progressText(audit) {
   const progress = audit.progress;
   if (audit.status === "queued" || !progress) return "Waiting for a worker";
-  const parts = [];
-  const stage = STAGE_TEXT[progress.stage] ?? progress.stage;
-  // Cross-validation trains one model per fold: "fold 2/5 · epoch 3 of 20".
-  if (progress.epochs > 0) {
-    const epoch = `Epoch ${progress.epoch} of ${progress.epochs}`;
-    parts.push(progress.stage.startsWith("fold") ? `${stage} · ${epoch.toLowerCase()}` : epoch);
-  } else {
-    parts.push(stage);
-  }
+  const parts = [stageText(progress.stage)];
+  if (progress.epochs > 0) parts.push(`epoch ${progress.epoch} of ${progress.epochs}`);
   if (progress.eta_seconds !== null && progress.eta_seconds !== undefined) {
     parts.push(`about ${format.duration(progress.eta_seconds)} left`);
   }

@@ -9,7 +9,11 @@ import { actionButtons, classKeys, facts, media, paint } from "./cards.js";
 import { h, revealed } from "./dom.js";
 import { evidence, topClasses } from "./evidence.js";
 import { ExampleStrip } from "./examples.js";
+import { KEYED_DECISIONS } from "./vocabulary.js";
 import { ZoomStage } from "./zoom.js";
+
+// "a accept · k keep · x exclude", as the server words the decisions.
+const DECISION_HINT = KEYED_DECISIONS.map(([, words]) => `${words.key} ${words.verb.toLowerCase()}`).join(" · ");
 
 // Keys that step through the strips (with Shift: backwards).
 const STRIP_KEYS = { g: "given", s: "suggested" };
@@ -73,7 +77,7 @@ export class Viewer {
           h("p", { class: "decision" }),
           actionButtons(sample, this.classes),
           h("ol", { class: "class-legend", "aria-label": "Relabel keys" }, classKeys(this.classes)),
-          h("p", { class: "hint", text: `← → previous / next · a accept · k keep · x exclude · u undo${this.stage ? " · + − 0 zoom · g s examples" : ""}` })),
+          h("p", { class: "hint", text: `← → previous / next · ${DECISION_HINT} · u undo${this.stage ? " · + − 0 zoom · g s examples" : ""}` })),
         this.stage ? strips : null));
     if (this.stage) this.showExamples(sample, strips);
     this.showTopClasses(sample);
