@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,8 @@ ARRAYS = ("flagged", "score", "suggested")
 
 
 def save(rows: str, records: Path | None, out: Path) -> None:
-    arrays: dict[str, np.ndarray] = {}
+    # Any-valued: numpy's stubs type **kwargs as its own keyword arguments (allow_pickle).
+    arrays: dict[str, Any] = {}
     options = argparse.Namespace(
         fashion_limit=detect.FASHION_SUBSET, fashion_full=False, neu_size=64
     )

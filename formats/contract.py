@@ -131,23 +131,17 @@ class AuditOutcome:
     confusion: list[ConfusionCell]
     seconds: float
     device: str
+    # Every value the audit trained and flagged with (the engine's result.plan).
+    plan: Plan
     # Tables: each row's first feature values, under these names (what review cards show).
     feature_names: list[str] = Field(default_factory=list)
     features: Column | None = None
-    # Every value the audit trained and flagged with (the engine's result.plan).
-    plan: Plan | None = None
-    # What the options left to the data resolved to, where the outcome has no plan: the
-    # epochs trained, the mode, the image side.
-    epochs: int | None = None
-    mode: str | None = None
-    image_size: int | None = None
     # The CPU threads the worker trained with (LABELAUDIT_TRAINING_THREADS, or its CPUs).
     threads: int | None = None
     # The evidence for each flag, packed by formats.evidence: the given-label probability
     # after every epoch, and the top classes over the last ``window`` epochs (the flag's).
     history: Column | None = None
     top_classes: Column | None = None
-    window: int | None = None
     # Per sample, whose predictions decided it and the evidence above (DECIDING_VIEWS).
     deciding_view: Column | None = None
     # Per class, the sample ids of a few confidently labeled samples (for reviewers).
@@ -216,8 +210,8 @@ class AuditSummary(BaseModel):
     def of(cls, outcome: AuditOutcome, *, rounds: RoundComparison | None) -> AuditSummary:
         """The summary of a stored outcome; ``rounds`` for a re-audit.
 
-        The epochs, mode, image side and window are the plan's where the outcome has one,
-        so the fields older readers know agree with it.
+        The epochs, mode, image side and window are the plan's, so the fields older readers
+        know agree with it.
         """
         plan = outcome.plan
         return cls(
@@ -229,12 +223,12 @@ class AuditSummary(BaseModel):
             device=outcome.device,
             thresholds=outcome.thresholds,
             feature_names=outcome.feature_names,
-            epochs=outcome.epochs if plan is None else plan.epochs,
-            mode=outcome.mode if plan is None else plan.mode,
-            image_size=outcome.image_size if plan is None else plan.image_side,
+            epochs=plan.epochs,
+            mode=plan.mode,
+            image_size=plan.image_side,
             threads=outcome.threads,
             rounds=rounds,
-            window=outcome.window if plan is None else plan.window,
+            window=plan.window,
             reference_examples=outcome.reference_examples,
             plan=plan,
         )

@@ -22,15 +22,11 @@ class AuditStopped(Exception):
 
 class ProgressReporter:
     """The engine's progress callback: writes progress at most every ``interval_s`` and
-    raises :class:`AuditStopped` when the audit is no longer this worker's to run.
-
-    ``lease_s`` is accepted for the callers that still pass it and not used: the lease
-    keeper renews the lease.
+    raises :class:`AuditStopped` when the audit is no longer this worker's to run. It never
+    renews the lease: :class:`worker.leases.LeaseKeeper` does, alone.
     """
 
-    def __init__(
-        self, job: AuditJob, database: Database, interval_s: float, *, lease_s: float | None = None
-    ) -> None:
+    def __init__(self, job: AuditJob, database: Database, interval_s: float) -> None:
         self.job = job
         self.database = database
         self.interval_s = interval_s

@@ -25,6 +25,7 @@ from celery.exceptions import MaxRetriesExceededError, Reject
 from formats import Dataset, DatasetError
 from formats.contract import AuditOutcome, ConfusionCell
 from formats.evidence import history_blobs, top_class_blobs
+from formats.stages import LOADING
 from service.audits import repository, worker_attempts
 from service.audits.worker_attempts import AuditJob
 from service.config import get_settings
@@ -193,10 +194,8 @@ def _fail(job: AuditJob, message: str) -> str:
 
 def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
     settings = get_settings()
-    reporter = ProgressReporter(
-        job, database(), settings.progress_interval_s, lease_s=settings.lease_s
-    )
-    reporter(Progress("loading", 0, 0, 0.0), force=True)
+    reporter = ProgressReporter(job, database(), settings.progress_interval_s)
+    reporter(Progress(LOADING, 0, 0, 0.0), force=True)
     config = AuditConfig.from_mapping(job.engine_options)
     dataset = load_for_audit(
         job.upload_path,
@@ -217,13 +216,7 @@ def _run_engine(job: AuditJob, *, should_stop: Any) -> AuditOutcome:
         max_training_bytes=settings.limits.max_training_bytes,
     )
     outcome = to_outcome(result, list(dataset.image_paths) if dataset.kind == "image" else None)
-    outcome = replace(
-        outcome,
-        epochs=result.plan.epochs,
-        mode=result.plan.mode,
-        image_size=result.plan.image_side,
-        threads=result.threads,
-    )
+    outcome = replace(outcome, threads=result.threads)
     if dataset.kind == "table":
         outcome = replace(outcome, **key_features(dataset))
     return outcome
@@ -264,7 +257,6 @@ def to_outcome(result: AuditResult, image_paths: list[str] | None) -> AuditOutco
         plan=result.plan,
         history=history_blobs(result.given_history),
         top_classes=top_class_blobs(result.top_classes, result.top_probabilities),
-        window=result.window,
         deciding_view=result.deciding_view.tolist(),
         reference_examples={
             name: [str(result.sample_ids[row]) for row in rows.tolist()]

@@ -142,10 +142,11 @@ def _reread_classes(
 def _check_training_memory(parent: Audit, engine: AuditConfig, limits: Limits) -> None:
     """The upload's budget check with the re-audit's options (another mode or more epochs
     can need more memory than the parent's), on the samples the parent read."""
+    summary = parent.stored_summary()
     # A succeeded audit has both.
-    assert parent.summary is not None and parent.class_names is not None
+    assert summary is not None and parent.class_names is not None
     with dataset_errors():
-        samples = parent.summary["samples"]
+        samples = summary.samples
         plan = engine.plan(samples, is_image=parent.dataset_kind == "image")
         check_training_memory(
             samples, len(parent.class_names), plan, budget=limits.max_training_bytes

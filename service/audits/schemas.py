@@ -27,6 +27,7 @@ from formats.options import (
     mode_text,
     option_specs,
 )
+from formats.plan import Plan
 
 from ..auth.models import MAX_NAME_CHARS
 from ..reviews.actions import Decision
@@ -142,6 +143,11 @@ class SummaryOut(BaseModel):
         None, description="for a re-audit whose parent still exists: its flags against the parent's"
     )
     window: int | None = Field(None, description="last epochs the flag rule reads")
+    plan: Plan | None = Field(
+        None,
+        description="every value the audit trained and flagged with (the options left unset "
+        "resolved for its data); absent on audits stored before it was kept",
+    )
 
 
 class DatasetOut(BaseModel):

@@ -198,7 +198,7 @@ def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
     if stored is not None:
         summary = SummaryOut.model_validate(
             {
-                **stored.model_dump(exclude={"feature_names", "reference_examples", "plan"}),
+                **stored.model_dump(exclude={"feature_names", "reference_examples"}),
                 "reviewed": sum(reviews.values()),
                 "reviews": reviews,
             }

@@ -208,9 +208,9 @@ def store_results(session: Session, job: AuditJob, outcome: AuditOutcome) -> boo
     audit.status = "succeeded"
     audit.finished_at = audit.heartbeat_at = utcnow()
     audit.lease_expires_at = None
-    audit.progress = ProgressReport.done(outcome.epochs or 0).model_dump(mode="json")
     summary = AuditSummary.of(outcome, rounds=_rounds(session, audit))
     audit.summary = summary.model_dump(mode="json")
+    audit.progress = ProgressReport.done(summary.epochs or 0).model_dump(mode="json")
     session.flush()
     return True
 

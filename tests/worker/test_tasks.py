@@ -187,6 +187,7 @@ def test_a_cancelled_audit_stops_at_its_next_progress_report(tasks, database, se
 
 def _empty_outcome():
     from formats.contract import AuditOutcome
+    from formats.options import AuditConfig
 
     return AuditOutcome(
         sample_ids=[],
@@ -201,4 +202,5 @@ def _empty_outcome():
         confusion=[],
         seconds=0.0,
         device="cpu",
+        plan=AuditConfig(epochs=1, window=1, mode="dynamics").plan(0, is_image=False),
     )

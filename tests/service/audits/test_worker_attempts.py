@@ -17,7 +17,11 @@ from tests.seeding import write_audit
 PARENT_SAMPLES = [{"flagged": True}, {"flagged": False}, {"flagged": False}, {"flagged": True}]
 
 
-def reaudit_outcome(flagged: dict[str, bool], plan: Plan | None) -> AuditOutcome:
+# What the re-audits here ran with, unless a test says otherwise.
+FOUR_EPOCHS = AuditConfig(epochs=4, window=2).plan(4, is_image=False)
+
+
+def reaudit_outcome(flagged: dict[str, bool], plan: Plan) -> AuditOutcome:
     ids = list(flagged)
     return AuditOutcome(
         sample_ids=ids,
@@ -32,14 +36,12 @@ def reaudit_outcome(flagged: dict[str, bool], plan: Plan | None) -> AuditOutcome
         confusion=[ConfusionCell(given="bolt", suggested="nut", count=2)],
         seconds=3.21,
         device="cpu",
-        epochs=4,
-        window=2,
         plan=plan,
     )
 
 
 def run_reaudit(
-    database: Any, settings: Any, corrections: dict[str, Any], plan: Plan | None = None
+    database: Any, settings: Any, corrections: dict[str, Any], plan: Plan = FOUR_EPOCHS
 ) -> uuid.UUID:
     """A re-audit of a four-sample parent (s0 and s3 flagged) with ``corrections`` stored as
     given, claimed and finished as a worker does: s3 excluded, s0 and s2 flagged now."""
