@@ -133,6 +133,8 @@ class AuditOutcome:
     device: str
     # Every value the audit trained and flagged with (the engine's result.plan).
     plan: Plan
+    # Of ``seconds``, what the plan's backbone took to compute the images' features.
+    feature_seconds: float = 0.0
     # Tables: each row's first feature values, under these names (what review cards show).
     feature_names: list[str] = Field(default_factory=list)
     features: Column | None = None
@@ -205,6 +207,11 @@ class AuditSummary(BaseModel):
     plan: Plan | None = Field(
         None, description="every value the audit trained and flagged with; None before it was kept"
     )
+    feature_seconds: float | None = Field(
+        None,
+        description="of seconds, what the pretrained backbone (plan.backbone) took to compute "
+        "the images' features; None before it was kept",
+    )
 
     @classmethod
     def of(cls, outcome: AuditOutcome, *, rounds: RoundComparison | None) -> AuditSummary:
@@ -231,4 +238,5 @@ class AuditSummary(BaseModel):
             window=plan.window,
             reference_examples=outcome.reference_examples,
             plan=plan,
+            feature_seconds=round(outcome.feature_seconds, 3),
         )

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .errors import DatasetError, listing
 from .labels import Locate
 from .unique_ids import UniqueIds
+
+if TYPE_CHECKING:
+    from .decoding import ImageSource
 
 Kind = Literal["table", "image"]
 
@@ -36,6 +39,8 @@ class Dataset:
         Column names for tables; empty for images.
     image_paths : tuple of str
         For images, each sample's path inside the archive or directory (for thumbnails).
+    originals : ImageSource or None
+        For images read from files, where their original pixels are.
     """
 
     features: np.ndarray
@@ -45,6 +50,9 @@ class Dataset:
     kind: Kind
     feature_names: tuple[str, ...] = ()
     image_paths: tuple[str, ...] = ()
+    # Images read from a folder or zip: their original pixels, for what reads them at
+    # another size than ``features`` (a pretrained backbone); None for arrays of pixels.
+    originals: ImageSource | None = None
 
     @property
     def n_samples(self) -> int:

@@ -7,8 +7,11 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image
@@ -96,18 +99,65 @@ def _read_cache(index: ImageIndex, data_path: Path, meta_path: Path) -> np.memma
     return np.memmap(data_path, dtype=np.uint8, mode="r", shape=shape) if valid else None
 
 
+@dataclass(frozen=True)
+class ImageSource:
+    """Where an image dataset's original pixels are, for what reads them at another size
+    than the decoded training copy (a pretrained backbone).
+
+    Attributes
+    ----------
+    index : ImageIndex
+    limits : Limits
+    cache_dir : Path or None
+        Where the dataset's decoded images are cached; what is computed from the originals
+        is cached beside them.
+    """
+
+    index: ImageIndex
+    limits: Limits
+    cache_dir: Path | None
+
+    def rows(self, paths: tuple[str, ...]) -> np.ndarray:
+        """``(m,)`` int64: the index rows of the member ``paths``."""
+        position = {path: row for row, path in enumerate(self.index.paths)}
+        return np.array([position[path] for path in paths], dtype=np.int64)
+
+    def cache_key(self, what: str) -> str:
+        """A cache file name for ``what`` is computed from these exact files."""
+        return _cache_key(self.index, what)
+
+    def batches(self, rows: np.ndarray, side: int, batch: int) -> Iterator[np.ndarray]:
+        """``(b, side, side, 3)`` uint8 RGB of the images at ``rows``, in order, ``batch``
+        at a time; grayscale images are replicated to three channels."""
+        with opener(self.index.source, self.index.is_zip) as open_member:
+            for start in range(0, rows.size, batch):
+                chunk = rows[start : start + batch]
+                out = np.empty((chunk.size, side, side, 3), np.uint8)
+                for i, row in enumerate(chunk.tolist()):
+                    member = self.index.paths[row]
+                    out[i] = _decode(open_member, member, side, False, self.limits)
+                yield out
+
+
 def _decode_into(out: np.ndarray, index: ImageIndex, gray: bool, limits: Limits) -> None:
     """Decode image ``i`` of ``index`` into ``out[i]``, an ``(n, S, S, C)`` uint8 array."""
     size = out.shape[1]
     with opener(index.source, index.is_zip) as open_member:
         for i, member in enumerate(index.paths):
-            with open_image(open_member, member, limits) as image:
-                # JPEG can decode at 1/2, 1/4 or 1/8 scale, which is much faster.
-                image.draft(None, (size, size))
-                image.load()
-                converted = displayable(image, gray=gray)
-                resized = converted.resize((size, size), Image.Resampling.BILINEAR)
-                out[i] = np.asarray(resized).reshape(out.shape[1:])
+            out[i] = _decode(open_member, member, size, gray, limits).reshape(out.shape[1:])
+
+
+def _decode(
+    open_member: Callable[[str], IO[bytes]], member: str, size: int, gray: bool, limits: Limits
+) -> np.ndarray:
+    """One image as ``(size, size)`` (gray) or ``(size, size, 3)`` uint8."""
+    with open_image(open_member, member, limits) as image:
+        # JPEG can decode at 1/2, 1/4 or 1/8 scale, which is much faster.
+        image.draft(None, (size, size))
+        image.load()
+        converted = displayable(image, gray=gray)
+        resized = converted.resize((size, size), Image.Resampling.BILINEAR)
+        return np.asarray(resized)
 
 
 def resize_images(stack: np.ndarray, size: int) -> np.ndarray:

@@ -19,10 +19,10 @@ import numpy as np
 
 # Which predictions decided a sample (its flag, and the evidence shown for it): the average
 # of the model trained on every sample and the models that never saw it (``combined``
-# mode), the trained model alone (``dynamics``, ``checked``), or the models that never saw
+# mode), the trained model alone (``dynamics``, ``checked``), the models that never saw
 # it (``crossval``, and a ``combined`` audit's classes whose flips the trained model learned
-# as the truth).
-DecidingView = Literal["average", "in-sample", "held-out"]
+# as the truth), or its nearest neighbours' labels (``neighbours``).
+DecidingView = Literal["average", "in-sample", "held-out", "neighbours"]
 DECIDING_VIEWS: tuple[DecidingView, ...] = get_args(DecidingView)
 
 QUANTA = 255

@@ -127,6 +127,9 @@ def load_dataset(
                 sample_ids=np.array(index.paths, dtype=str),
                 kind="image",
                 image_paths=index.paths,
+                originals=decoding.ImageSource(
+                    index, limits, None if cache_dir is None else Path(cache_dir)
+                ),
             )
         if kind == "npz":
             return _load_npz(path, image_size, limits)

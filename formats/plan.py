@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING
 
 from .defaults import (
     AUGMENT_BELOW,
+    BACKBONE_SHAPES,
     HELD_OUT_LOSS,
     LEARNING_RATE,
+    NEIGHBOURS,
     SCHEDULE_FLOOR_RATIO,
     WEIGHT_DECAY,
     batch_size,
+    default_backbone,
     default_epochs,
     default_first_pruned_epoch,
     default_folds,
@@ -25,7 +28,7 @@ from .defaults import (
     fold_size,
     held_out_epochs,
 )
-from .options import Loss, Mode
+from .options import Backbone, ConfigError, Loss, Mode
 
 if TYPE_CHECKING:
     from .options import AuditConfig
@@ -80,6 +83,13 @@ class Plan:
         One threshold for every class; None: chosen per class from its estimated errors.
     image_side : int or None
         The side images are decoded at; None for a table.
+    backbone : str
+        The pretrained network whose features of the images are audited as a table
+        (``none``: the models train on the pixels, or on a table's own columns).
+    feature_side, feature_width : int or None
+        The side the backbone reads images at and the width of its features.
+    neighbours : int
+        The nearest neighbours ``neighbours`` mode counts.
     """
 
     mode: Mode
@@ -95,6 +105,10 @@ class Plan:
     schedule_floor: float
     k: float | None
     image_side: int | None
+    backbone: Backbone
+    feature_side: int | None
+    feature_width: int | None
+    neighbours: int
 
     @property
     def views(self) -> int:
@@ -122,8 +136,12 @@ class Plan:
             f"window {self.window}, learning rate {self.learning_rate:g}, "
             f"k {'per class' if self.k is None else f'{self.k:g}'}"
         )
-        if self.image_side is not None:
+        if self.backbone != "none":
+            parts.append(f"{self.backbone} features of images at {self.feature_side} px")
+        elif self.image_side is not None:
             parts.append(f"images at {self.image_side} px")
+        if self.mode == "neighbours":
+            parts.append(f"{self.neighbours} nearest neighbours")
         return "; ".join(parts)
 
 
@@ -138,14 +156,27 @@ def resolve_plan(
     config: AuditConfig, n_samples: int, *, is_image: bool, image_side: int | None = None
 ) -> Plan:
     """:meth:`AuditConfig.plan`: ``config`` with what it leaves unset chosen for the data."""
-    mode = config.mode if config.mode is not None else default_mode(is_image=is_image)
+    backbone = (
+        config.backbone if config.backbone is not None else default_backbone(is_image=is_image)
+    )
+    if backbone != "none" and not is_image:
+        raise ConfigError(f"backbone {backbone} reads images; this dataset is a table")
+    if config.mode == "neighbours" and is_image and backbone == "none":
+        raise ConfigError("mode neighbours compares features: set a backbone for images")
+    # With a backbone the models train on its features, a table, not on the pixels.
+    pixels = is_image and backbone == "none"
+    feature_side, feature_width = BACKBONE_SHAPES.get(backbone, (None, None))
+    mode = config.mode if config.mode is not None else default_mode(is_image=pixels)
     batch = batch_size(config, n_samples)
     epochs = config.epochs if config.epochs is not None else default_epochs(n_samples, batch)
+    if mode == "neighbours":
+        # One reading of the neighbours, no training.
+        epochs = 1
     window = min(config.window, epochs)
-    augment = is_image and (
+    augment = pixels and (
         config.augment if config.augment is not None else n_samples < AUGMENT_BELOW
     )
-    folds = 0 if mode == "dynamics" else config.folds or default_folds(mode)
+    folds = 0 if mode in ("dynamics", "neighbours") else config.folds or default_folds(mode)
     fold_batches = tuple(
         batch_size(config, n_samples - fold_size(n_samples, folds, fold)) for fold in range(folds)
     )
@@ -154,19 +185,23 @@ def resolve_plan(
         held_out = Recipe(config.loss, epochs, augment, fold_batches)
     elif folds:
         epochs_held_out = held_out_epochs(mode, epochs, window)
-        held_out = Recipe(HELD_OUT_LOSS, epochs_held_out, is_image, fold_batches)
+        held_out = Recipe(HELD_OUT_LOSS, epochs_held_out, pixels, fold_batches)
     learning_rate = config.learning_rate if config.learning_rate is not None else LEARNING_RATE
     return Plan(
         mode=mode,
         epochs=epochs,
         window=window,
         folds=folds,
-        in_sample=None if mode == "crossval" else Recipe(config.loss, epochs, augment, (batch,)),
+        in_sample=(
+            None
+            if mode in ("crossval", "neighbours")
+            else Recipe(config.loss, epochs, augment, (batch,))
+        ),
         held_out=held_out,
         first_pruned_epoch=(
             config.prune_start
             if config.prune_start is not None
-            else default_first_pruned_epoch(epochs, is_image=is_image)
+            else default_first_pruned_epoch(epochs, is_image=pixels)
         ),
         prune_every=config.prune_every,
         learning_rate=learning_rate,
@@ -174,4 +209,8 @@ def resolve_plan(
         schedule_floor=learning_rate / SCHEDULE_FLOOR_RATIO,
         k=config.k,
         image_side=image_side if is_image else None,
+        backbone=backbone,
+        feature_side=feature_side,
+        feature_width=feature_width,
+        neighbours=NEIGHBOURS,
     )

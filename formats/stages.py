@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 
 LOADING = "loading"
+# A pretrained backbone computes the images' features (worker.engine.features).
+FEATURES = "features"
 # The model trained on every sample (in-sample), or the only one in dynamics mode.
 TRAINING = "training"
 FLAGGING = "flagging"
@@ -25,6 +27,7 @@ HELD_OUT_FOLDS = "held-out fold"
 # What the audits list shows for each stage while it runs.
 STAGE_TEXT = {
     LOADING: "Loading the data",
+    FEATURES: "Computing image features",
     TRAINING: "Training",
     FLAGGING: "Flagging suspects",
     SAVING: "Saving the results",

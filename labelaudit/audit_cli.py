@@ -18,6 +18,7 @@ from formats.csv_rows import (
     suspect_cells,
 )
 from formats.options import (
+    backbone_text,
     default_epochs_text,
     default_image_size_text,
     mode_text,
@@ -37,6 +38,7 @@ CLI_OPTIONS = (
     "device",
     "seed",
     "image_size",
+    "backbone",
 )
 HELP = {
     "k": "flag when the confidence in the given label stays below k (default: chosen per "
@@ -47,6 +49,7 @@ HELP = {
     "mode": mode_text(),
     "folds": "held-out folds (default: 5 in crossval mode, otherwise 2)",
     "image_size": f"side images are resized to (default: {default_image_size_text()})",
+    "backbone": backbone_text(),
 }
 # The API's suspects export's leading columns, then whether the sample is flagged (--all).
 CSV_COLUMNS = (*LEADING_SUSPECT_COLUMNS, "flagged")
@@ -117,9 +120,17 @@ def run_audit(args: argparse.Namespace) -> int:
     print(
         f"{dataset.n_samples} samples, {result.n_flagged} flagged ({rows} rows in "
         f"{args.output}); estimated errors per class: {errors}; k per class: {thresholds}; "
-        f"{time.perf_counter() - started:.1f} s on {result.device}; {result.plan.describe()}"
+        f"{time.perf_counter() - started:.1f} s on {result.device}{features_text(result)}; "
+        f"{result.plan.describe()}"
     )
     return 0
+
+
+def features_text(result: Any) -> str:
+    """How long the backbone took, where the audit used one."""
+    if result.plan.backbone == "none":
+        return ""
+    return f" ({result.feature_seconds:.1f} s of it computing {result.plan.backbone} features)"
 
 
 def write_suspects(path: Path, result: Any, *, include_all: bool) -> int:

@@ -255,6 +255,7 @@ def to_outcome(result: AuditResult, image_paths: list[str] | None) -> AuditOutco
         seconds=result.seconds,
         device=result.device,
         plan=result.plan,
+        feature_seconds=result.feature_seconds,
         history=history_blobs(result.given_history),
         top_classes=top_class_blobs(result.top_classes, result.top_probabilities),
         deciding_view=result.deciding_view.tolist(),

@@ -22,6 +22,7 @@ from formats.evidence import DecidingView
 from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
 from formats.options import (
     AuditConfig,
+    backbone_text,
     default_epochs_text,
     default_image_size_text,
     mode_text,
@@ -54,7 +55,7 @@ ReviewFilter = Literal["pending", "done", "any", Decision]
 # Options that say how to read the upload rather than how to train.
 READING_OPTIONS = ("label_column", "id_column")
 # The engine's options an upload may set; their types, defaults and rules are AuditConfig's.
-API_OPTIONS = ("loss", "k", "q", "epochs", "window", "mode", "seed", "image_size")
+API_OPTIONS = ("loss", "k", "q", "epochs", "window", "mode", "seed", "image_size", "backbone")
 
 
 class AuditOptions(BaseModel):
@@ -89,6 +90,7 @@ DESCRIPTIONS = {
     "window": "last epochs a flag must hold in",
     "mode": mode_text(),
     "image_size": f"side images are resized to; omitted: {default_image_size_text()}",
+    "backbone": backbone_text(),
 }
 _ENGINE_FIELDS: dict[str, Any] = {
     spec.name: (spec.annotation, Field(spec.default, description=DESCRIPTIONS.get(spec.name)))
@@ -147,6 +149,9 @@ class SummaryOut(BaseModel):
         None,
         description="every value the audit trained and flagged with (the options left unset "
         "resolved for its data); absent on audits stored before it was kept",
+    )
+    feature_seconds: float | None = Field(
+        None, description="of seconds, what the pretrained backbone took to compute features"
     )
 
 

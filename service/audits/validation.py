@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from formats import DatasetError, Limits, Summary, check_dataset
-from formats.options import AuditConfig
+from formats.options import AuditConfig, ConfigError
 from formats.training_memory import check_training_memory
 
 from ..errors import InvalidInput, ServiceError
@@ -66,6 +66,12 @@ def dataset_errors() -> Iterator[None]:
         yield
     except DatasetError as exc:
         raise InvalidInput(str(exc), code=exc.code, details=exc.details or None) from None
+    except ConfigError as exc:
+        # An option that the data rules out (a backbone for a table), named like the others.
+        problem = {"option": exc.option or "config", "message": str(exc)}
+        raise InvalidInput(
+            f"invalid config: {exc}", code="invalid_config", details=[problem]
+        ) from None
 
 
 def inspect_upload(

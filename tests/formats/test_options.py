@@ -21,7 +21,8 @@ def test_specs_carry_the_declared_types_choices_and_defaults():
     loss, epochs, mode = option_specs(("loss", "epochs", "mode"))
     assert (loss.value_type, loss.choices, loss.default) == (str, LOSSES, "tgce")
     assert (epochs.value_type, epochs.choices, epochs.default) == (int, None, None)
-    assert (mode.choices, mode.default) == (("combined", "checked", "dynamics", "crossval"), None)
+    modes = ("combined", "checked", "dynamics", "crossval", "neighbours")
+    assert (mode.choices, mode.default) == (modes, None)
 
 
 @pytest.mark.parametrize(

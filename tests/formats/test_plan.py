@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from formats.defaults import EPOCH_BOUNDS, MAX_IMAGE_SIDE, TARGET_STEPS
-from formats.options import AuditConfig
+from formats.options import AuditConfig, ConfigError
 from formats.plan import Plan, Recipe
 
 
@@ -13,10 +13,37 @@ def epochs(samples: int, **options) -> int:
     return AuditConfig(**options).plan(samples, is_image=False).epochs
 
 
-def test_images_are_audited_combined_and_tables_checked():
-    assert AuditConfig().plan(500, is_image=True, image_side=64).mode == "combined"
+PIXELS = AuditConfig(backbone="none")
+
+
+def test_images_are_audited_on_pretrained_features_like_a_table():
+    plan = AuditConfig().plan(500, is_image=True, image_side=64)
+    assert (plan.backbone, plan.mode, plan.feature_side, plan.feature_width) == (
+        "efficientnet-lite0",
+        "checked",
+        224,
+        1280,
+    )
+    # The models train on the features: a table's recipe, no augmentation.
+    assert not plan.in_sample.augment and plan.first_pruned_epoch == 2
+    assert AuditConfig().plan(500, is_image=False).backbone == "none"
+    with pytest.raises(ConfigError, match="backbone efficientnet-lite0 reads images"):
+        AuditConfig(backbone="efficientnet-lite0").plan(500, is_image=False)
+
+
+def test_images_trained_on_their_pixels_are_audited_combined_and_tables_checked():
+    assert PIXELS.plan(500, is_image=True, image_side=64).mode == "combined"
     assert AuditConfig().plan(500, is_image=False).mode == "checked"
-    assert AuditConfig(mode="crossval").plan(500, is_image=True, image_side=64).mode == "crossval"
+    pixels_crossval = AuditConfig(mode="crossval", backbone="none")
+    assert pixels_crossval.plan(500, is_image=True, image_side=64).mode == "crossval"
+
+
+def test_neighbours_mode_trains_nothing_and_needs_features():
+    plan = AuditConfig(mode="neighbours").plan(500, is_image=True, image_side=64)
+    assert (plan.in_sample, plan.held_out, plan.folds, plan.training_runs) == (None, None, 0, 0)
+    assert (plan.epochs, plan.window, plan.neighbours) == (1, 1, 10)
+    with pytest.raises(ConfigError, match="mode neighbours compares features"):
+        AuditConfig(mode="neighbours", backbone="none").plan(500, is_image=True, image_side=64)
 
 
 @pytest.mark.parametrize(
@@ -36,7 +63,9 @@ def test_each_mode_plans_its_models(mode, folds, views, runs):
 
 
 def test_held_out_models_train_plain_cross_entropy_and_checked_ones_half_the_epochs():
-    combined = AuditConfig(mode="combined").plan(2000, is_image=True, image_side=64)
+    combined = AuditConfig(mode="combined", backbone="none").plan(
+        2000, is_image=True, image_side=64
+    )
     assert combined.held_out == Recipe("ce", 40, True, (32, 32))
     assert combined.in_sample == Recipe("tgce", 40, False, (50,))
     checked = AuditConfig(mode="checked").plan(2000, is_image=False)
@@ -68,13 +97,13 @@ def test_epochs_left_unset_give_about_the_target_number_of_steps():
 
 
 def test_small_image_sets_augment_and_tables_never_do():
-    assert AuditConfig().plan(999, is_image=True, image_side=64).in_sample.augment
-    assert not AuditConfig().plan(1000, is_image=True, image_side=64).in_sample.augment
+    assert PIXELS.plan(999, is_image=True, image_side=64).in_sample.augment
+    assert not PIXELS.plan(1000, is_image=True, image_side=64).in_sample.augment
     assert not AuditConfig(augment=True).plan(500, is_image=False).in_sample.augment
 
 
 def test_the_optimiser_and_pruning_are_resolved_in_the_plan():
-    plan = AuditConfig().plan(3000, is_image=True, image_side=48)
+    plan = PIXELS.plan(3000, is_image=True, image_side=48)
     assert (plan.learning_rate, plan.weight_decay, plan.schedule_floor) == (1e-3, 5e-4, 2e-5)
     # A CNN prunes after a third of training, an MLP after the second epoch.
     assert plan.first_pruned_epoch == 13
@@ -86,7 +115,7 @@ def test_the_optimiser_and_pruning_are_resolved_in_the_plan():
 
 
 def test_a_plan_is_plain_data_and_describes_itself():
-    plan = AuditConfig().plan(1797, is_image=True, image_side=MAX_IMAGE_SIDE["cpu"])
+    plan = PIXELS.plan(1797, is_image=True, image_side=MAX_IMAGE_SIDE["cpu"])
     assert isinstance(plan, Plan)
     assert (
         Plan(**{**dataclasses.asdict(plan), "in_sample": plan.in_sample, "held_out": plan.held_out})

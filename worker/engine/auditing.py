@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,10 @@ from formats.training_memory import check_training_memory
 
 from .checkpoint import Checkpoint, StopCheck, fingerprint
 from .evidence import deciding_evidence, reference_examples
+from .features import image_features
 from .flagging import flag_recorded, flagged_confusion
 from .history import TrainingHistory
+from .neighbours import record_neighbours
 from .progress import Progress, ProgressCallback
 from .reading import READINGS, deciding_view_names, read_view
 from .result import AuditResult
@@ -75,7 +78,6 @@ def audit(
     _check_trainable(dataset, plan)
     check_training_memory(dataset.n_samples, dataset.n_classes, plan, budget=max_training_bytes)
     device = resolve_device(config.device)
-    tensors = prepare_tensors(dataset.features, dataset.labels, dataset.n_classes, device=device)
     checkpoint = None
     if checkpoint_path is not None or should_stop is not None:
         checkpoint = Checkpoint(
@@ -83,10 +85,25 @@ def audit(
             fingerprint(dataset.features, dataset.labels, config),
             should_stop=should_stop,
         )
-    history = record_training(tensors, plan, config, progress=progress, checkpoint=checkpoint)
+    features_started = time.perf_counter()
+    features = dataset.features
+    if plan.backbone != "none":
+        features = image_features(
+            dataset, plan.backbone, device=device, progress=progress, checkpoint=checkpoint
+        )
+    feature_seconds = time.perf_counter() - features_started
+    tensors = prepare_tensors(features, dataset.labels, dataset.n_classes, device=device)
+    if plan.mode == "neighbours":
+        view = record_neighbours(
+            tensors.data, tensors.labels_np, dataset.n_classes, neighbours=plan.neighbours
+        )
+        history = TrainingHistory((view,), plan.mode)
+    else:
+        history = record_training(tensors, plan, config, progress=progress, checkpoint=checkpoint)
     if progress is not None:
         progress(Progress(FLAGGING, 0, 0, 1.0))
-    return audit_recorded(dataset, history, plan, started=started, device=describe_device(device))
+    result = audit_recorded(dataset, history, plan, started=started, device=describe_device(device))
+    return replace(result, feature_seconds=feature_seconds)
 
 
 def audit_recorded(

@@ -24,6 +24,7 @@ RECORDED_VIEWS: dict[Mode, tuple[DecidingView, ...]] = {
     "checked": ("in-sample", "held-out"),
     "dynamics": ("in-sample",),
     "crossval": ("held-out",),
+    "neighbours": ("neighbours",),
 }
 
 

@@ -1,19 +1,22 @@
 """What the flag rule reads of an audit's recorded views, per mode: one table.
 
-=========  ===========  =====================  ==================  =====================
-mode       flags read   count read (smallest)  learned-flip check  score reads
-=========  ===========  =====================  ==================  =====================
-combined   average      average                yes                 in-sample, held-out
-checked    in-sample    in-sample, held-out    no                  in-sample, held-out
-dynamics   in-sample    in-sample              no                  in-sample
-crossval   held-out     held-out               no                  held-out
-=========  ===========  =====================  ==================  =====================
+==========  ===========  =====================  ==================  =====================
+mode        flags read   count read (smallest)  learned-flip check  score reads
+==========  ===========  =====================  ==================  =====================
+combined    average      average                yes                 in-sample, held-out
+checked     in-sample    in-sample, held-out    no                  in-sample, held-out
+dynamics    in-sample    in-sample              no                  in-sample
+crossval    held-out     held-out               no                  held-out
+neighbours  neighbours   neighbours             no                  neighbours
+==========  ===========  =====================  ==================  =====================
 
 ``average`` is the mean of the in-sample view and the held-out view; the count is each
 class's estimate of its wrong labels (:mod:`worker.engine.estimates`), the smallest where two
 views count; the learned-flip check reads the classes whose flips the in-sample model learned
 as the truth at their held-out view (:func:`~worker.engine.estimates.learned_flips`); the
 score averages each view's given-label history after the warm-up, then the views.
+``neighbours`` is each sample's class frequencies among its nearest neighbours in feature
+space (:mod:`worker.engine.neighbours`), one reading, nothing trained.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ READINGS: dict[Mode, Reading] = {
     "checked": Reading("in-sample", ("in-sample", "held-out"), False, ("in-sample", "held-out")),
     "dynamics": Reading("in-sample", ("in-sample",), False, ("in-sample",)),
     "crossval": Reading("held-out", ("held-out",), False, ("held-out",)),
+    "neighbours": Reading("neighbours", ("neighbours",), False, ("neighbours",)),
 }
 
 

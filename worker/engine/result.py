@@ -89,6 +89,9 @@ class AuditResult:
         Per class (``c`` arrays of up to 5 row indices, int64): unflagged samples with the
         highest given-label confidence over the window, the surest first; what the class
         looks like, for reviewers.
+    feature_seconds : float
+        Of ``seconds``, the time a pretrained backbone took to compute the images' features
+        (``plan.backbone``; 0 without one).
     """
 
     plan: Plan
@@ -108,6 +111,7 @@ class AuditResult:
     top_classes: np.ndarray
     top_probabilities: np.ndarray
     reference_examples: tuple[np.ndarray, ...]
+    feature_seconds: float = 0.0
 
     @property
     def n_flagged(self) -> int:

@@ -36,11 +36,15 @@ def assert_same_result(resumed, uninterrupted):
         # Truncated Lq prunes (weights in the loss) and the MLP uses dropout (global RNG).
         (blobs(40), AuditConfig(epochs=9, window=3, prune_every=1, seed=3), 2),
         # Augmentation draws from the run's own generator; a holdout keeps a best model.
-        (stripes(12), AuditConfig(epochs=5, window=2, holdout_fraction=0.2, seed=1), 2),
+        (
+            stripes(12),
+            AuditConfig(epochs=5, window=2, holdout_fraction=0.2, seed=1, backbone="none"),
+            2,
+        ),
         (blobs(30), AuditConfig(epochs=3, mode="crossval", folds=3, seed=2), 4),
         # Combined mode, stopped in its first held-out fold: the view recorded before the
         # stop comes back from the checkpoint.
-        (stripes(12), AuditConfig(epochs=3, window=2, seed=4), 4),
+        (stripes(12), AuditConfig(epochs=3, window=2, seed=4, backbone="none"), 4),
         # Checked mode, stopped in a held-out fold that trains half the audit's epochs.
         (blobs(30), AuditConfig(epochs=6, window=2, seed=5), 8),
     ],
