@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from PIL import Image
 
 from formats import Dataset
 
@@ -44,3 +45,14 @@ def blob_dataset() -> Dataset:
 @pytest.fixture
 def stripe_dataset() -> Dataset:
     return stripes()
+
+
+def image_folder(root, *, side: int = 40, per_class: int = 6):
+    """Two classes of flat PNG images in class folders under ``root``."""
+    for index, name in enumerate(("crack", "clean")):
+        folder = root / name
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            pixels = np.full((side, side, 3), 40 + 150 * index + i, dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"{name}-{i}.png")
+    return root

@@ -1,20 +1,10 @@
 """load_for_audit: a library caller reads images at the size its config trains at."""
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from worker.engine import AuditConfig, ConfigError, audit, load_for_audit
 
-
-def image_folder(root, *, side: int = 40, per_class: int = 6):
-    for index, name in enumerate(("crack", "clean")):
-        folder = root / name
-        folder.mkdir(parents=True)
-        for i in range(per_class):
-            pixels = np.full((side, side, 3), 40 + 150 * index + i, dtype=np.uint8)
-            Image.fromarray(pixels).save(folder / f"{name}-{i}.png")
-    return root
+from .conftest import image_folder
 
 
 def test_images_are_decoded_at_the_configs_size(tmp_path):
