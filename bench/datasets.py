@@ -76,11 +76,22 @@ def long_tailed(
     """A class-imbalanced subset: class sizes decay geometrically from ``largest`` (default:
     the smallest class's size) to ``largest / ratio``, the first class the largest, as in a
     factory set with one "good" class and rarer defects."""
-    rng = np.random.default_rng(seed)
     counts = np.bincount(dataset.labels, minlength=dataset.n_classes)
     top = int(largest or counts.min())
     steps = np.arange(dataset.n_classes) / max(dataset.n_classes - 1, 1)
     sizes = np.maximum(2, np.round(top * ratio ** (-steps)).astype(int))
+    return _per_class(dataset, sizes, seed=seed)
+
+
+def stratified(dataset: Dataset, per_class: int, *, seed: int) -> Dataset:
+    """A random subset of ``per_class`` samples of every class (all of a smaller class's)."""
+    return _per_class(dataset, np.full(dataset.n_classes, per_class), seed=seed)
+
+
+def _per_class(dataset: Dataset, sizes: np.ndarray, *, seed: int) -> Dataset:
+    """A random ``sizes[c]`` samples of each class ``c``, in the dataset's order; each
+    image keeps its path, so a backbone reads the subset's own originals."""
+    rng = np.random.default_rng(seed)
     chosen = np.sort(
         np.concatenate(
             [
@@ -94,4 +105,5 @@ def long_tailed(
         features=np.ascontiguousarray(dataset.features[chosen]),
         labels=dataset.labels[chosen],
         sample_ids=dataset.sample_ids[chosen],
+        image_paths=tuple(dataset.image_paths[i] for i in chosen) if dataset.image_paths else (),
     )

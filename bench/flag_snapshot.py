@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench import detect
+from bench.methods import trained_views
 from worker.engine import AuditConfig
 
 ARRAYS = ("flagged", "score", "suggested")
@@ -41,8 +42,9 @@ def save(rows: str, records: Path | None, out: Path) -> None:
         dataset, _ = detect.load(name, options, seed=seed)
         noisy = detect.noise_settings(dataset, name, seed=seed)[setting](dataset.labels)
         noisy_dataset = dataclasses.replace(dataset, labels=noisy)
-        config = AuditConfig(seed=seed)
-        for label, detection in detect.labelaudit(noisy_dataset, config, records).items():
+        # The networks trained on the rows' own inputs (pixels or table), as before backbones.
+        config = AuditConfig(seed=seed, backbone="none")
+        for label, detection in trained_views(noisy_dataset, config, records).items():
             for what in ARRAYS:
                 arrays[f"{row}|{label}|{what}"] = getattr(detection, what)
             print(f"{row} | {label}: {int(detection.flagged.sum())} flagged", flush=True)
