@@ -32,7 +32,69 @@ Mode = Literal["combined", "checked", "dynamics", "crossval", "neighbours"]
 Backbone = Literal["none", "efficientnet-lite0"]
 BACKBONES: tuple[str, ...] = get_args(Backbone)
 Device = Literal["auto", "cpu", "cuda"]
-MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class OptionRange:
+    """The values a numeric option accepts.
+
+    Attributes
+    ----------
+    low, high : float
+        The ends, each included unless open.
+    low_open, high_open : bool
+    step : float
+        The finest change a form offers: 1 for a whole number. A form states only included
+        ends, so it offers an open end's value one step inside it.
+    """
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+    step: float = 1
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` is in range (NaN never is)."""
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def refusal(self, name: str, value: object) -> str:
+        """The error for ``value`` out of range: ``between 1 and 1000`` when both ends are
+        included, else the interval (``in (0, 1]``)."""
+        if not (self.low_open or self.high_open):
+            return f"{name} must be between {self.low} and {self.high}; got {value}"
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"{name} must be in {left}{self.low}, {self.high}{right}; got {value}"
+
+    def offered(self) -> tuple[float, float]:
+        """The least and greatest value a form offers: the ends, one step inside open ones."""
+        low = self.low + self.step if self.low_open else self.low
+        high = self.high - self.step if self.high_open else self.high
+        return low, high
+
+
+# The one table of the numeric options' ranges: AuditConfig checks it, the dashboard's
+# upload form states it. Unset (None) options are not checked.
+OPEN_UNIT = OptionRange(0, 1, low_open=True, high_open=True, step=0.01)
+OPTION_RANGES: dict[str, OptionRange] = {
+    "k": OPEN_UNIT,
+    "prune_k": OPEN_UNIT,
+    "prune_start": OptionRange(1, 1000),
+    "prune_every": OptionRange(1, 1000),
+    "q": OptionRange(0, 1, low_open=True, step=0.01),
+    "epochs": OptionRange(1, 1000),
+    "window": OptionRange(1, 1000),
+    "folds": OptionRange(2, 20),
+    "image_size": OptionRange(8, 512),
+    "batch_size": OptionRange(1, 65536),
+    "learning_rate": OptionRange(0, 10, low_open=True, step=0.0001),
+    "seed": OptionRange(0, 2**32 - 1),
+    "beta": OptionRange(0, 1, low_open=True, step=0.01),
+    "holdout_fraction": OptionRange(0, 1, high_open=True, step=0.01),
+}
 
 
 def default_epochs_text() -> str:
@@ -131,19 +193,10 @@ class AuditConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
-        if self.k is not None:
-            _check_open_unit("k", self.k)
-        _check_open_unit("prune_k", self.prune_k)
-        for name in ("prune_start", "prune_every"):
+        for name, allowed in OPTION_RANGES.items():
             value = getattr(self, name)
-            if value is not None and not 1 <= value <= 1000:
-                raise ConfigError(f"{name} must be between 1 and 1000; got {value}")
-        if not 0.0 < self.q <= 1.0:
-            raise ConfigError(f"q must be in (0, 1]; got {self.q}")
-        if self.epochs is not None and not 1 <= self.epochs <= 1000:
-            raise ConfigError(f"epochs must be between 1 and 1000; got {self.epochs}")
-        if not 1 <= self.window <= 1000:
-            raise ConfigError(f"window must be between 1 and 1000; got {self.window}")
+            if value is not None and not allowed.holds(value):
+                raise ConfigError(allowed.refusal(name, value))
         if self.epochs is not None and self.mode != "crossval" and self.window > self.epochs:
             raise ConfigError(f"window ({self.window}) cannot exceed epochs ({self.epochs})")
         if self.mode is not None and self.mode not in get_args(Mode):
@@ -153,20 +206,8 @@ class AuditConfig:
             raise ConfigError(
                 f"backbone must be one of {', '.join(BACKBONES)}; got {self.backbone!r}"
             )
-        if self.folds is not None and not 2 <= self.folds <= 20:
-            raise ConfigError(f"folds must be between 2 and 20; got {self.folds}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda; got {self.device!r}")
-        if self.image_size is not None and not 8 <= self.image_size <= 512:
-            raise ConfigError(f"image_size must be between 8 and 512; got {self.image_size}")
-        if self.batch_size is not None and not 1 <= self.batch_size <= 65536:
-            raise ConfigError(f"batch_size must be between 1 and 65536; got {self.batch_size}")
-        if self.learning_rate is not None and not 0.0 < self.learning_rate <= 10.0:
-            raise ConfigError(f"learning_rate must be in (0, 10]; got {self.learning_rate}")
-        if not 0 <= self.seed <= MAX_SEED:
-            raise ConfigError(f"seed must be between 0 and {MAX_SEED}; got {self.seed}")
-        _check_open_unit("beta", self.beta, closed_right=True)
-        _check_open_unit("holdout_fraction", self.holdout_fraction, open_left=False)
         if not 0.0 <= self.t1 <= 1.0 or self.t2 < 1.0:
             raise ConfigError(
                 f"bi-tempered needs 0 <= t1 <= 1 <= t2; got t1={self.t1}, t2={self.t2}"
@@ -241,14 +282,3 @@ def _members(annotation: Any) -> tuple[Any, ...]:
     if get_origin(annotation) in (Union, types.UnionType):
         return get_args(annotation)
     return (annotation,)
-
-
-def _check_open_unit(
-    name: str, value: float, *, open_left: bool = True, closed_right: bool = False
-) -> None:
-    low_ok = value > 0.0 if open_left else value >= 0.0
-    high_ok = value <= 1.0 if closed_right else value < 1.0
-    if not (low_ok and high_ok):
-        left = "(" if open_left else "["
-        right = "]" if closed_right else ")"
-        raise ConfigError(f"{name} must be in {left}0, 1{right}; got {value}")

@@ -22,7 +22,7 @@ from starlette.types import Scope
 
 from formats.limits import MAX_LABEL_CHARS
 from formats.npz import FEATURES_ARRAY, LABELS_ARRAY
-from formats.options import LOSSES, default_epochs_text
+from formats.options import LOSSES, OPTION_RANGES, default_epochs_text
 
 from ..audits import service as audits_service
 from ..audits.models import MAX_AUDIT_NAME_CHARS
@@ -202,6 +202,8 @@ def audits_content(principal: Principal) -> Html:
         upload = render(
             "upload_form.html",
             loss_options=_loss_options(),
+            k_range=_offered_range("k"),
+            epochs_range=_offered_range("epochs"),
             window=str(AuditConfigIn.model_fields["window"].default),
             default_epochs=default_epochs_text(),
             name_chars=str(MAX_AUDIT_NAME_CHARS),
@@ -210,6 +212,14 @@ def audits_content(principal: Principal) -> Html:
             npz_labels=LABELS_ARRAY,
         )
     return render("audits.html", upload_form=upload)
+
+
+def _offered_range(option: str) -> Html:
+    """A number input's ``min``, ``max`` and ``step``: what the server accepts for ``option``
+    (:data:`formats.options.OPTION_RANGES`)."""
+    allowed = OPTION_RANGES[option]
+    low, high = allowed.offered()
+    return Html(f'min="{low:.12g}" max="{high:.12g}" step="{allowed.step:.12g}"')
 
 
 def _loss_options() -> Html:

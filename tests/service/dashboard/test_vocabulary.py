@@ -12,6 +12,7 @@ import pytest
 from formats import stages
 from formats.limits import MAX_LABEL_CHARS
 from formats.npz import FEATURES_ARRAY, LABELS_ARRAY
+from formats.options import OPTION_RANGES
 from service.audits.models import ACTIVE, MAX_AUDIT_NAME_CHARS, STATUSES
 from service.audits.repository import NEAR_THRESHOLD_BAND
 from service.dashboard.pages import STATIC_DIR
@@ -57,6 +58,20 @@ def test_the_upload_form_states_the_servers_limits_and_the_readers_arrays(client
     assert f"<code>{FEATURES_ARRAY}</code> and\n        <code>{LABELS_ARRAY}</code>" in text
 
 
+def test_the_upload_form_offers_the_configs_ranges(client, admin):
+    text = page(signed_in(client, admin), "/").text
+    for option in ("k", "epochs"):
+        (attributes,) = re.findall(rf'name="{option}" type="number" ([^>]*?)\s*placeholder', text)
+        bounds = dict(re.findall(r'(\w+)="([^"]*)"', attributes))
+        low, high = OPTION_RANGES[option].offered()
+        step = OPTION_RANGES[option].step
+        assert {key: float(value) for key, value in bounds.items()} == {
+            "min": low,
+            "max": high,
+            "step": step,
+        }, option
+
+
 def test_the_review_page_lists_every_decision(client, reviewer, finished_audit):
     text = page(signed_in(client, reviewer), f"/audits/{finished_audit}/review").text
     options = re.findall(r'<option value="(\w+)">', text)
@@ -76,10 +91,16 @@ def test_no_script_keeps_a_copy(name):
         assert f'"{text}"' not in script, text
     assert str(NEAR_THRESHOLD_BAND) not in script or name == "heatmap.js"
     assert 'startsWith("fold' not in script
+    # Number inputs are the upload form's, whose bounds pages.py renders from
+    # formats.options.OPTION_RANGES; a script neither makes one nor states a bound.
+    assert '"number"' not in script
+    low, high = OPTION_RANGES["k"].offered()
+    assert f"{low:g}" not in script and f"{high:g}" not in script
 
 
 def test_no_template_keeps_a_copy():
     for path in Path(STATIC_DIR.parent / "templates").glob("*.html"):
         template = path.read_text()
         assert not re.search(r'maxlength="\d+"', template), path.name
+        assert not re.search(r'\b(min|max|step)="[\d.]+"', template), path.name
         assert not re.search(r'data-bulk="\w+"|<option value="(accept|keep)"', template), path.name
