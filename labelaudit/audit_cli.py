@@ -24,6 +24,7 @@ from formats.options import (
     mode_text,
     option_specs,
 )
+from formats.stages import stage_text
 
 # The engine's options the command line offers; their types, choices and defaults are
 # AuditConfig's, and so are their ranges, checked when the config is built.
@@ -159,7 +160,8 @@ def write_suspects(path: Path, result: Any, *, include_all: bool) -> int:
 
 
 class ProgressBar:
-    """A one-line bar with the epoch and an ETA, drawn only on a terminal."""
+    """A one-line bar with the stage as the audits list names it (:func:`formats.stages.
+    stage_text`), the epoch and an ETA, drawn only on a terminal."""
 
     def __init__(self, stream: TextIO, *, width: int = 30) -> None:
         self.stream = stream
@@ -167,6 +169,8 @@ class ProgressBar:
         self.enabled = stream.isatty()
         self.started = time.perf_counter()
         self.drawn = False
+        # The longest line drawn: a shorter one is padded to cover what it left behind.
+        self.longest = 0
 
     def update(self, progress: Any) -> None:
         if not self.enabled:
@@ -177,11 +181,12 @@ class ProgressBar:
         filled = int(self.width * fraction)
         epoch = f" epoch {progress.epoch}/{progress.epochs}" if progress.epochs else ""
         line = (
-            f"\r{progress.stage:<10} [{'#' * filled}{'.' * (self.width - filled)}] "
+            f"{stage_text(progress.stage)} [{'#' * filled}{'.' * (self.width - filled)}] "
             f"{fraction:4.0%}{epoch} ETA {int(eta) // 60}:{int(eta) % 60:02d}"
         )
-        self.stream.write(line)
+        self.stream.write(f"\r{line:<{self.longest}}")
         self.stream.flush()
+        self.longest = max(self.longest, len(line))
         self.drawn = True
 
     def close(self) -> None:
