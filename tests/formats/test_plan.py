@@ -20,12 +20,14 @@ def test_images_are_audited_on_pretrained_features_like_a_table():
     plan = AuditConfig().plan(500, is_image=True, image_side=64)
     assert (plan.backbone, plan.mode, plan.feature_side, plan.feature_width) == (
         "efficientnet-lite0",
-        "checked",
+        "pooled",
         224,
         1280,
     )
-    # The models train on the features: a table's recipe, no augmentation.
+    # The models train on the features: a table's recipe, no augmentation; the held-out
+    # models train every epoch, since their view is pooled with the in-sample one.
     assert not plan.in_sample.augment and plan.first_pruned_epoch == 2
+    assert plan.held_out.epochs == plan.epochs and plan.training_runs == 2
     assert AuditConfig().plan(500, is_image=False).backbone == "none"
     with pytest.raises(ConfigError, match="backbone efficientnet-lite0 reads images"):
         AuditConfig(backbone="efficientnet-lite0").plan(500, is_image=False)

@@ -22,6 +22,7 @@ from formats.options import Mode
 RECORDED_VIEWS: dict[Mode, tuple[DecidingView, ...]] = {
     "combined": ("in-sample", "held-out"),
     "checked": ("in-sample", "held-out"),
+    "pooled": ("in-sample", "held-out"),
     "dynamics": ("in-sample",),
     "crossval": ("held-out",),
     "neighbours": ("neighbours",),

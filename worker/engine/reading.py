@@ -5,6 +5,7 @@ mode        flags read   count read (smallest)  learned-flip check  score reads
 ==========  ===========  =====================  ==================  =====================
 combined    average      average                yes                 in-sample, held-out
 checked     in-sample    in-sample, held-out    no                  in-sample, held-out
+pooled      in-sample    average                no                  in-sample, held-out
 dynamics    in-sample    in-sample              no                  in-sample
 crossval    held-out     held-out               no                  held-out
 neighbours  neighbours   neighbours             no                  neighbours
@@ -64,6 +65,7 @@ class Reading:
 READINGS: dict[Mode, Reading] = {
     "combined": Reading("average", ("average",), True, ("in-sample", "held-out")),
     "checked": Reading("in-sample", ("in-sample", "held-out"), False, ("in-sample", "held-out")),
+    "pooled": Reading("in-sample", ("average",), False, ("in-sample", "held-out")),
     "dynamics": Reading("in-sample", ("in-sample",), False, ("in-sample",)),
     "crossval": Reading("held-out", ("held-out",), False, ("held-out",)),
     "neighbours": Reading("neighbours", ("neighbours",), False, ("neighbours",)),
