@@ -36,6 +36,9 @@ FOLD_PHASE_TEXT = {
     CROSSVAL_FOLDS: "Cross-validation",
     HELD_OUT_FOLDS: "Held-out models",
 }
+# How a stage's count (progress.epoch of progress.epochs) reads: epochs, unless named here.
+COUNT_TEXT = "epoch {done} of {total}"
+STAGE_COUNT_TEXT = {FEATURES: "{done} of {total} images"}
 # A fold's stage as the list shows it; the dashboard fills in the same placeholders.
 FOLD_TEXT = "{phase}, fold {fold} of {folds}"
 # A fold's stage: the phase, the fold (counting from 1) and the folds. Plain enough for a
@@ -70,3 +73,8 @@ def stage_text(stage: str) -> str:
         phase, number, folds = fold
         return FOLD_TEXT.format(phase=FOLD_PHASE_TEXT[phase], fold=number, folds=folds)
     return STAGE_TEXT.get(stage, stage)
+
+
+def count_text(stage: str, done: int, total: int) -> str:
+    """``epoch 3 of 20``, or ``640 of 1800 images`` while features are computed."""
+    return STAGE_COUNT_TEXT.get(stage, COUNT_TEXT).format(done=done, total=total)

@@ -24,7 +24,7 @@ from formats.options import (
     mode_text,
     option_specs,
 )
-from formats.stages import stage_text
+from formats.stages import count_text, stage_text
 
 # The engine's options the command line offers; their types, choices and defaults are
 # AuditConfig's, and so are their ranges, checked when the config is built.
@@ -179,7 +179,11 @@ class ProgressBar:
         fraction = min(max(progress.fraction, 0.0), 1.0)
         eta = elapsed * (1 - fraction) / fraction if fraction > 0 else 0.0
         filled = int(self.width * fraction)
-        epoch = f" epoch {progress.epoch}/{progress.epochs}" if progress.epochs else ""
+        epoch = (
+            f" {count_text(progress.stage, progress.epoch, progress.epochs)}"
+            if progress.epochs
+            else ""
+        )
         line = (
             f"{stage_text(progress.stage)} [{'#' * filled}{'.' * (self.width - filled)}] "
             f"{fraction:4.0%}{epoch} ETA {int(eta) // 60}:{int(eta) % 60:02d}"

@@ -82,6 +82,8 @@ def vocabulary() -> dict[str, Any]:
             "fold_pattern": stages.FOLD_STAGE_PATTERN,
             "fold_phases": stages.FOLD_PHASE_TEXT,
             "fold_text": stages.FOLD_TEXT,
+            "count_text": stages.COUNT_TEXT,
+            "stage_count_text": stages.STAGE_COUNT_TEXT,
         },
         "near_threshold_band": NEAR_THRESHOLD_BAND,
     }

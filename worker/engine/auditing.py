@@ -18,6 +18,7 @@ from formats.training_memory import check_training_memory
 
 from .checkpoint import Checkpoint, StopCheck, fingerprint
 from .evidence import deciding_evidence, reference_examples
+from .features import PROGRESS_SHARE as FEATURES_PROGRESS_SHARE
 from .features import image_features
 from .flagging import flag_recorded, flagged_confusion
 from .history import TrainingHistory
@@ -91,6 +92,8 @@ def audit(
         features = image_features(
             dataset, plan.backbone, device=device, progress=progress, checkpoint=checkpoint
         )
+        # Training fills the rest of the progress bar.
+        progress = _after(progress, FEATURES_PROGRESS_SHARE)
     feature_seconds = time.perf_counter() - features_started
     tensors = prepare_tensors(features, dataset.labels, dataset.n_classes, device=device)
     if plan.mode == "neighbours":
@@ -158,6 +161,14 @@ def audit_recorded(
             flags.confidence, dataset.labels, flags.flagged, dataset.n_classes
         ),
     )
+
+
+def _after(progress: ProgressCallback | None, done: float) -> ProgressCallback | None:
+    """``progress`` with the fractions it is given mapped onto ``[done, 1]``."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda step: report(replace(step, fraction=done + (1.0 - done) * step.fraction))
 
 
 def _image_side(dataset: Dataset, config: AuditConfig) -> int | None:

@@ -125,9 +125,9 @@ def upload_and_watch_progress(page, dataset, expect) -> str:
                 shot = True
         page.wait_for_timeout(150)
     assert len(seen) >= 2, f"the progress bar never moved: {seen}"
-    # The stage is named: the model trained on every sample, then the held-out models.
-    training = rf"Training · epoch \d+ of {EPOCHS} · about .+ left"
-    assert any(re.fullmatch(training, t) for t in texts), texts
+    # The stage is named: the pretrained backbone's features, counted in images.
+    features = r"Computing image features · \d+ of 120 images( · about .+ left)?"
+    assert any(re.fullmatch(features, t) for t in texts), texts
     expect(row.locator(".num").first).to_have_text("120")
     return str(audit_id)
 

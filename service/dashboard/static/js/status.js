@@ -2,7 +2,7 @@
 // progress bar with the epoch and the time left.
 
 import { format, h, isolate, setVar } from "./dom.js";
-import { stageText, vocabulary } from "./vocabulary.js";
+import { countText, stageText, vocabulary } from "./vocabulary.js";
 
 export const ACTIVE = new Set(vocabulary.active_statuses);
 
@@ -16,7 +16,7 @@ export function progressText(audit) {
   const progress = audit.progress;
   if (audit.status === "queued" || !progress) return "Waiting for a worker";
   const parts = [stageText(progress.stage)];
-  if (progress.epochs > 0) parts.push(`epoch ${progress.epoch} of ${progress.epochs}`);
+  if (progress.epochs > 0) parts.push(countText(progress.stage, progress.epoch, progress.epochs));
   if (progress.eta_seconds !== null && progress.eta_seconds !== undefined) {
     parts.push(`about ${format.duration(progress.eta_seconds)} left`);
   }

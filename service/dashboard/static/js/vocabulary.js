@@ -21,6 +21,12 @@ export function finalLabel(sample, action, label) {
 
 const FOLD_STAGE = new RegExp(vocabulary.stages.fold_pattern);
 
+/** "epoch 3 of 20", "640 of 1800 images": how far a running stage is. */
+export function countText(stage, done, total) {
+  const template = vocabulary.stages.stage_count_text[stage] ?? vocabulary.stages.count_text;
+  return fill(template, { done, total });
+}
+
 /** "Held-out models, fold 1 of 2", "Training": what a running audit's stage is called. */
 export function stageText(stage) {
   const fold = FOLD_STAGE.exec(stage);
