@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    false,
     func,
     null,
     or_,
@@ -44,6 +45,9 @@ class SampleFilter:
     # True: only samples an earlier round decided on; False: only the others.
     prior_review: bool | None = None
     near_threshold: bool = False
+    # Only the audit's worth-a-look samples (formats.worth_a_look): the ``worth_a_look``
+    # unflagged samples with the highest scores, ties by row.
+    worth_a_look: int | None = None
 
 
 def get_audit(session: Session, audit_id: uuid.UUID, *, for_update: bool = False) -> Audit | None:
@@ -106,9 +110,10 @@ def sample_page(
     or by how far their confidence lies above their class's k in ``thresholds``, lowest first
     (``margin``; classes without a k are left out)."""
     margin = _threshold_margin(thresholds)
-    query = (
-        select(Sample).where(Sample.audit_id == audit_id, *_conditions(where, margin)).limit(limit)
-    )
+    conditions = _conditions(where, margin)
+    if where.worth_a_look is not None:
+        conditions += _worth_a_look(session, audit_id, where.worth_a_look)
+    query = select(Sample).where(Sample.audit_id == audit_id, *conditions).limit(limit)
     if order == "margin":
         query = query.where(margin.is_not(None)).order_by(margin, Sample.row_index)
         if after is not None:
@@ -134,6 +139,29 @@ def sample_page(
         if after is not None:
             query = query.where(Sample.row_index > after[0])
     return list(session.scalars(query))
+
+
+def _worth_a_look(session: Session, audit_id: uuid.UUID, size: int) -> list[ColumnElement[bool]]:
+    """The conditions that keep the ``size`` unflagged samples with the highest scores: at
+    or above the last of them in (score descending, row) order. Found by one short walk of
+    the flagged-score index, so the list composes with every other filter and order."""
+    unflagged = Sample.flagged.is_(False)
+    if size <= 0:
+        return [unflagged, false()]
+    last = session.execute(
+        select(Sample.score, Sample.row_index)
+        .where(Sample.audit_id == audit_id, unflagged)
+        .order_by(Sample.score.desc(), Sample.row_index)
+        .offset(size - 1)
+        .limit(1)
+    ).one_or_none()
+    if last is None:
+        return [unflagged]
+    score, row_index = last
+    return [
+        unflagged,
+        or_(Sample.score > score, and_(Sample.score == score, Sample.row_index <= row_index)),
+    ]
 
 
 def _threshold_margin(thresholds: dict[str, float]) -> ColumnElement[float]:

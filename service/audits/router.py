@@ -193,6 +193,13 @@ def list_samples(
         bool,
         Query(description=f"keep the samples from their class's k to k + {NEAR_THRESHOLD_BAND}"),
     ] = False,
+    worth_a_look: Annotated[
+        bool,
+        Query(
+            description="keep the audit's worth-a-look samples: the unflagged samples with "
+            "the highest scores, as many as the summary's `worth_a_look` says"
+        ),
+    ] = False,
     order: Literal["score", "row", "margin"] = "score",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
@@ -200,7 +207,8 @@ def list_samples(
     """A page of samples, most suspicious first (``order=score``), in file order (``row``),
     or by how far their given-label confidence lies above their class's threshold k
     (``margin``). `flagged=true&prior_review=true` lists the samples the model still flags
-    although a reviewer decided on them in an earlier round."""
+    although a reviewer decided on them in an earlier round; `worth_a_look=true` the
+    samples worth a look although not flagged, when the flags are few."""
     where = SampleFilter(
         flagged,
         given_label,
@@ -211,7 +219,9 @@ def list_samples(
         prior_review,
         near_threshold,
     )
-    return samples.list_samples(session, audit_id, where, order=order, limit=limit, cursor=cursor)
+    return samples.list_samples(
+        session, audit_id, where, order=order, limit=limit, cursor=cursor, worth_a_look=worth_a_look
+    )
 
 
 @router.get("/{audit_id}/rows/{row_index}", response_model=SampleOut)

@@ -4,6 +4,7 @@ the overview's charts."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ from .schemas import (
     SampleOut,
     SamplePage,
 )
-from .service import require_succeeded
+from .service import require_succeeded, worth_a_look_of
 
 
 def list_samples(
@@ -37,8 +38,14 @@ def list_samples(
     order: str,
     limit: int,
     cursor: str | None,
+    worth_a_look: bool = False,
 ) -> SamplePage:
+    """A page of ``where``'s samples; with ``worth_a_look``, of the audit's worth-a-look
+    samples only (formats.worth_a_look), as many as its summary's counts call for."""
     audit = require_succeeded(session, audit_id)
+    summary = audit.stored_summary()
+    if worth_a_look and summary is not None:
+        where = replace(where, worth_a_look=worth_a_look_of(summary).size)
     after = None
     if cursor is not None:
         after = decode_cursor(cursor, 1 if order == "row" else 2)

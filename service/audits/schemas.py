@@ -29,6 +29,7 @@ from formats.options import (
     option_specs,
 )
 from formats.plan import Plan
+from formats.worth_a_look import MAX_WORTH_A_LOOK, MIN_WORTH_A_LOOK
 
 from ..auth.models import MAX_NAME_CHARS
 from ..reviews.actions import Decision
@@ -152,6 +153,20 @@ class SummaryOut(BaseModel):
     )
     feature_seconds: float | None = Field(
         None, description="of seconds, what the pretrained backbone took to compute features"
+    )
+    expected_errors: int = Field(
+        description="the wrong labels the estimate expects in all (estimated_errors summed), "
+        "to read `flagged` against"
+    )
+    worth_a_look: int = Field(
+        description="how many unflagged samples `/samples?worth_a_look=true` lists: the "
+        f"highest scores, as many as expected_errors exceeds flagged by, from "
+        f"{MIN_WORTH_A_LOOK} to {MAX_WORTH_A_LOOK} (fewer only when fewer are unflagged)"
+    )
+    few_flagged: bool = Field(
+        description="fewer flags than expected_errors or than "
+        f"{MIN_WORTH_A_LOOK}: the dashboard and the CLI show the worth-a-look samples beside "
+        "them, so that few flags do not read as a clean set"
     )
 
 

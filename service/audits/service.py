@@ -12,7 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from formats.contract import AuditSummary
 from formats.options import ConfigError
+from formats.worth_a_look import WorthALook
 
 from ..auth.schemas import Principal
 from ..config import Settings
@@ -192,15 +194,24 @@ def delete_audit(session: Session, storage: Storage, audit_id: uuid.UUID) -> Non
     on_commit(session, lambda: storage.remove_audit_files(audit_id))
 
 
+def worth_a_look_of(summary: AuditSummary) -> WorthALook:
+    """The worth-a-look list a stored summary's counts call for (formats.worth_a_look)."""
+    return WorthALook.of(summary.samples, summary.flagged, summary.estimated_errors)
+
+
 def to_out(audit: Audit, reviews: dict[str, int]) -> AuditOut:
     stored = audit.stored_summary()
     summary = None
     if stored is not None:
+        look = worth_a_look_of(stored)
         summary = SummaryOut.model_validate(
             {
                 **stored.model_dump(exclude={"feature_names", "reference_examples"}),
                 "reviewed": sum(reviews.values()),
                 "reviews": reviews,
+                "expected_errors": look.expected,
+                "worth_a_look": look.size,
+                "few_flagged": look.few,
             }
         )
     corrections = audit.stored_corrections()
