@@ -25,6 +25,7 @@ DEFAULT = "labelaudit (default)"
 MODE_LABELS = {
     "combined": "labelaudit combined",
     "checked": "labelaudit checked",
+    "pooled": "labelaudit pooled",
     "dynamics": "labelaudit dynamics alone",
 }
 HELD_OUT = "labelaudit held-out half alone"
@@ -47,7 +48,7 @@ def labelaudit(dataset: Dataset, config: AuditConfig, inputs: RowInputs) -> dict
     table, features = features_of(dataset, config, inputs)
     table_config = dataclasses.replace(config, backbone="none")
     detections = {
-        **trained_views(table, table_config, inputs.records),
+        **trained_views(table, table_config, inputs.records, default_mode=plan.mode),
         NEIGHBOURS_ROW: labelaudit_neighbours(table, table_config),
     }
     return {
@@ -81,7 +82,7 @@ def from_scratch(label: str, side: int) -> str:
 
 
 def trained_views(
-    dataset: Dataset, config: AuditConfig, records: Path | None
+    dataset: Dataset, config: AuditConfig, records: Path | None, *, default_mode: Mode | None = None
 ) -> dict[str, Detection]:
     """Our default, the other modes that train in-sample, the held-out half alone, and
     cleanlab on that half's probabilities: read from one run in combined mode, and on tables
@@ -89,7 +90,10 @@ def trained_views(
     the learned-flip check (the default before it).
 
     Combined mode's in-sample run is the same run, with the same seed, as dynamics mode's
-    and checked mode's, so each view is what the mode that reads it would record.
+    and checked mode's, so each view is what the mode that reads it would record; pooled
+    mode records the same runs as combined mode (full-length held-out models).
+    ``default_mode`` is the row called the default: what ``config`` plans for ``dataset``
+    unless given (a backbone's features are a table, read as the images' plan says).
     """
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
@@ -107,7 +111,8 @@ def trained_views(
     }
     epochs = plans["combined"].epochs
     one_run = dataset.n_samples * epochs
-    default_mode = config.plan(dataset.n_samples, is_image=tensors.is_image).mode
+    if default_mode is None:
+        default_mode = config.plan(dataset.n_samples, is_image=tensors.is_image).mode
 
     def ours(history: TrainingHistory, runs: float, reading: Reading) -> Detection:
         started = time.perf_counter()
@@ -131,6 +136,7 @@ def trained_views(
         # run (seconds on a table; on images, where it is not the default, it is not run).
         checked = dataclasses.replace(config, mode="checked")
         histories["checked"] = recorded_training(dataset, tensors, checked, folder=records)
+        histories["pooled"] = TrainingHistory(history.views, "pooled")
     held_out_runs = plans["combined"].training_runs - 1
     started = time.perf_counter()
     probabilities = held_out.window_mean.copy()
