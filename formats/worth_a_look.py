@@ -16,12 +16,16 @@ k); never more than the unflagged samples. So the list is empty only when every 
 is flagged, and an audit of a non-empty set never answers with neither.
 
 When it is shown: the API always offers it; the dashboard's overview and the CLI show it
-when the flags are :attr:`WorthALook.few`, fewer than the estimate expects or than the
-minimum, where "N flagged" alone would understate what is left to check.
+when the flags are :attr:`WorthALook.few`: fewer than the estimate expects, than the
+minimum, or than :data:`FEW_SHARE` of the samples (a mostly clean set, where a wrong label
+of a class the estimate calls clean is flagged by no k). There "N flagged" alone would
+understate what is left to check; on a noisy set the flags are the work, and the list
+waits in the API and the review queue.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,6 +33,8 @@ import numpy as np
 
 MIN_WORTH_A_LOOK = 10
 MAX_WORTH_A_LOOK = 50
+# Flags under this share of the samples are few: the set is mostly clean (round two on).
+FEW_SHARE = 0.01
 # What the list is called wherever it is shown (the dashboard reads it from its vocabulary).
 WORTH_A_LOOK_TITLE = "Worth a look: not flagged, the lowest confidence in their labels"
 
@@ -45,8 +51,8 @@ class WorthALook:
     size : int
         How many unflagged samples the list offers.
     few : bool
-        The flags are fewer than ``expected`` or than :data:`MIN_WORTH_A_LOOK`: the list
-        is shown beside them.
+        The flags are fewer than ``expected``, than :data:`MIN_WORTH_A_LOOK` or than
+        :data:`FEW_SHARE` of the samples: the list is shown beside them.
     """
 
     expected: int
@@ -64,7 +70,7 @@ class WorthALook:
             expected=expected,
             flagged=flagged,
             size=max(min(gap, samples - flagged), 0),
-            few=flagged < max(expected, MIN_WORTH_A_LOOK),
+            few=flagged < max(expected, MIN_WORTH_A_LOOK, math.ceil(FEW_SHARE * samples)),
         )
 
     def describe(self) -> str:

@@ -25,6 +25,7 @@ from formats.options import (
     option_specs,
 )
 from formats.stages import count_text, stage_text
+from formats.worth_a_look import WORTH_A_LOOK_TITLE, WorthALook, worth_a_look_rows
 
 # The engine's options the command line offers; their types, choices and defaults are
 # AuditConfig's, and so are their ranges, checked when the config is built.
@@ -118,13 +119,56 @@ def run_audit(args: argparse.Namespace) -> int:
     rows = write_suspects(args.output, result, include_all=args.all)
     errors = ", ".join(f"{name}={n}" for name, n in result.estimated_errors.items())
     thresholds = ", ".join(f"{name}={k:.3g}" for name, k in result.thresholds.items())
+    look = WorthALook.of(dataset.n_samples, result.n_flagged, result.estimated_errors)
     print(
-        f"{dataset.n_samples} samples, {result.n_flagged} flagged ({rows} rows in "
+        f"{dataset.n_samples} samples, {look.describe()} ({rows} rows in "
         f"{args.output}); estimated errors per class: {errors}; k per class: {thresholds}; "
         f"{time.perf_counter() - started:.1f} s on {result.device}{features_text(result)}; "
         f"{result.plan.describe()}"
     )
+    if look.few:
+        print("\n".join(worth_a_look_lines(result, look.size)))
     return 0
+
+
+def worth_a_look_lines(result: Any, size: int) -> list[str]:
+    """The worth-a-look samples as a table (:mod:`formats.worth_a_look`): what a reviewer
+    checks before reading few flags as a clean set. Ids and labels are printed escaped
+    where they hold what a terminal would act on."""
+    flags = result.flags
+    chosen = worth_a_look_rows(flags.score, flags.flagged, size)
+    if not chosen.size:
+        return [f"{WORTH_A_LOOK_TITLE}: none, every sample is flagged."]
+    names = result.class_names
+    table = [("row", "sample id", "given", "suggested", "confidence", "score")]
+    table += [
+        (
+            str(i),
+            _shown(str(result.sample_ids[i])),
+            _shown(names[result.given[i]]),
+            _shown(names[flags.suggested[i]]),
+            f"{flags.confidence[i]:.1%}",
+            f"{flags.score[i]:.3f}",
+        )
+        for i in chosen
+    ]
+    widths = [max(map(len, column)) for column in zip(*table, strict=True)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+        for cells in table
+    ]
+    heading = (
+        f"{WORTH_A_LOOK_TITLE} ({chosen.size}, most suspicious first; --all writes every "
+        "sample to the CSV):"
+    )
+    return [heading, *(f"  {line}".rstrip() for line in lines)]
+
+
+def _shown(text: str, *, limit: int = 40) -> str:
+    """``text`` for a terminal's table: control characters escaped, cut at ``limit``."""
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def features_text(result: Any) -> str:

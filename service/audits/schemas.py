@@ -29,7 +29,7 @@ from formats.options import (
     option_specs,
 )
 from formats.plan import Plan
-from formats.worth_a_look import MAX_WORTH_A_LOOK, MIN_WORTH_A_LOOK
+from formats.worth_a_look import FEW_SHARE, MAX_WORTH_A_LOOK, MIN_WORTH_A_LOOK
 
 from ..auth.models import MAX_NAME_CHARS
 from ..reviews.actions import Decision
@@ -164,9 +164,9 @@ class SummaryOut(BaseModel):
         f"{MIN_WORTH_A_LOOK} to {MAX_WORTH_A_LOOK} (fewer only when fewer are unflagged)"
     )
     few_flagged: bool = Field(
-        description="fewer flags than expected_errors or than "
-        f"{MIN_WORTH_A_LOOK}: the dashboard and the CLI show the worth-a-look samples beside "
-        "them, so that few flags do not read as a clean set"
+        description=f"fewer flags than expected_errors, than {MIN_WORTH_A_LOOK} or than "
+        f"{FEW_SHARE:.0%} of the samples: the dashboard and the CLI show the worth-a-look "
+        "samples beside them, so that few flags do not read as a clean set"
     )
 
 

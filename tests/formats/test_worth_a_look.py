@@ -20,10 +20,14 @@ from formats.worth_a_look import (
         (10_000, 3, {"a": 20, "b": 8}, 25, True),
         # A large gap is capped at a page of cards.
         (100_000, 0, {"a": 400}, MAX_WORTH_A_LOOK, True),
-        # Flags cover the estimate: the list stays the minimum and is not pressed forward.
+        # Flags cover the estimate and 1% of the set: the list is not pressed forward.
         (10_000, 120, {"a": 100, "b": 20}, MIN_WORTH_A_LOOK, False),
-        # Few flags although they cover the estimate: fewer than a minute's review.
-        (10_000, 4, {"a": 4}, MIN_WORTH_A_LOOK, True),
+        (1000, 10, {"a": 10}, MIN_WORTH_A_LOOK, False),
+        # Few flags although they cover the estimate: fewer than a minute's review...
+        (300, 4, {"a": 4}, MIN_WORTH_A_LOOK, True),
+        # ... or than 1% of a mostly clean set, where a class estimated clean hides one.
+        (10_000, 20, {"a": 20}, MIN_WORTH_A_LOOK, True),
+        (10_000, 100, {"a": 20}, MIN_WORTH_A_LOOK, False),
         # Never more than the unflagged samples.
         (12, 5, {"a": 30}, 7, True),
         (5, 5, {"a": 5}, 0, True),
