@@ -23,6 +23,7 @@ from starlette.types import Scope
 from formats.limits import MAX_LABEL_CHARS
 from formats.npz import FEATURES_ARRAY, LABELS_ARRAY
 from formats.options import LOSSES, OPTION_RANGES, default_epochs_text
+from formats.worth_a_look import WORTH_A_LOOK_TITLE
 
 from ..audits import service as audits_service
 from ..audits.models import MAX_AUDIT_NAME_CHARS
@@ -251,6 +252,7 @@ def review_content(audit_id: uuid.UUID, name: str) -> Html:
         audit_id=str(audit_id),
         name=name,
         near_band=str(NEAR_THRESHOLD_BAND),
+        worth_title=WORTH_A_LOOK_TITLE,
         decision_options=Html("".join(options)),
         bulk_buttons=Html("".join(bulk)),
         decision_shortcuts=Html("".join(shortcuts)),

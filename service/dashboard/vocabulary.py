@@ -1,6 +1,6 @@
 """What the dashboard's pages and scripts say about the server's vocabulary: the statuses,
-the decisions, the stages and the near-threshold band, each taken from its one Python home
-and worded here once.
+the decisions, the stages, the near-threshold band and the worth-a-look list's title, each
+taken from its one Python home and worded here once.
 
 Every page carries it as JSON in the layout's ``data-vocabulary`` (beside the thumbnail
 sizes), which ``static/js/vocabulary.js`` reads; templates get the parts they show rendered
@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from formats import stages
+from formats.worth_a_look import WORTH_A_LOOK_TITLE
 
 from ..audits.models import ACTIVE, STATUSES
 from ..audits.repository import NEAR_THRESHOLD_BAND
@@ -86,6 +87,7 @@ def vocabulary() -> dict[str, Any]:
             "stage_count_text": stages.STAGE_COUNT_TEXT,
         },
         "near_threshold_band": NEAR_THRESHOLD_BAND,
+        "worth_a_look_title": WORTH_A_LOOK_TITLE,
     }
 
 

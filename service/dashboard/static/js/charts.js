@@ -138,7 +138,8 @@ const DECISIONS = [
 export function reviewProgress(container, counts) {
   const total = DECISIONS.reduce((sum, [key]) => sum + (counts[key] ?? 0), 0);
   if (total === 0) {
-    empty(container, "Nothing was flagged, so there is nothing to review.");
+    // Not "nothing to review": the samples worth a look are still offered (worth.js).
+    empty(container, "Nothing was flagged, so no decisions on flagged samples to count.");
     return;
   }
   const decided = total - (counts.pending ?? 0);

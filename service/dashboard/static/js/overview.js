@@ -6,6 +6,7 @@ import { barChart, histogram, reviewProgress } from "./charts.js";
 import { balanced, byId, format, h, isolate, poll, revealed, toast } from "./dom.js";
 import { heatmap } from "./heatmap.js";
 import { ACTIVE, progressBar, statusPill } from "./status.js";
+import { flaggedAgainstExpected, showWorthALook } from "./worth.js";
 
 const RUNNING_POLL_MS = 1000;
 // Other reviewers keep deciding: the review progress refreshes now and then.
@@ -65,19 +66,21 @@ function roundSummary(current) {
       tile("Still flagged", format.count(rounds.still_flagged), "flagged in both rounds"),
       tile("Decisions disputed", format.count(rounds.disputed), "a reviewer decided, the model still disagrees"),
       tile("New suspects", format.count(rounds.new_suspects), "flagged only in this round")),
-    rounds.disputed
-      ? h("a", { class: "button", id: "review-disputed", href: `${queue}?disputed=1`, text: "Review the disputed decisions" })
-      : null);
+    h("p", { class: "hint", id: "round-claim", text: flaggedAgainstExpected(current.summary) }),
+    // Only nodes: replaceChildren would write a null as the text "null".
+    ...(rounds.disputed
+      ? [h("a", { class: "button", id: "review-disputed", href: `${queue}?disputed=1`, text: "Review the disputed decisions" })]
+      : []));
 }
 
 function summaryTiles(current, statistics) {
   const summary = current.summary;
-  const estimated = Object.values(summary.estimated_errors).reduce((a, b) => a + b, 0);
+  const estimated = summary.expected_errors;
   const flaggedTotal = Object.values(statistics.flagged_reviews).reduce((a, b) => a + b, 0);
   const decided = flaggedTotal - (statistics.flagged_reviews.pending ?? 0);
   return [
     tile("Samples", format.count(summary.samples), current.dataset.kind === "image" ? "images" : "table rows"),
-    tile("Flagged", format.count(summary.flagged), `${format.percent(summary.flagged / summary.samples, 1)} of the samples`),
+    tile("Flagged", format.count(summary.flagged), `of ${format.count(summary.expected_errors)} expected from the estimate`),
     tile("Estimated label errors", format.count(estimated), `${format.percent(estimated / summary.samples, 1)} of the samples`),
     tile("Decided", `${format.count(decided)} / ${format.count(flaggedTotal)}`, "flagged samples reviewed"),
     tile("Audit time", format.duration(summary.seconds), trainedOn(summary)),
@@ -115,6 +118,7 @@ async function showResults(current) {
   histogram(byId("confidence-chart"), statistics.confidence_bins, Object.values(statistics.thresholds));
   reviewProgress(byId("review-chart"), statistics.flagged_reviews);
   byId("audit-results").hidden = false;
+  await showWorthALook(current);
 }
 
 function showRunning(current) {
@@ -134,6 +138,8 @@ function showActions(current) {
     const element = byId(id);
     if (element) element.hidden = !done;
   }
+  // Nothing flagged: the worth-a-look panel's button leads to the queue instead.
+  if (done && current.summary.flagged === 0) byId("open-queue").hidden = true;
   const cancel = byId("cancel-audit");
   if (cancel) cancel.hidden = !ACTIVE.has(current.status);
 }

@@ -19,7 +19,7 @@ const FILTERS = {
   given: "filter-given", suggested: "filter-suggested", review: "filter-review",
   reviewer: "filter-reviewer", search: "filter-search",
 };
-const TOGGLES = { near: "filter-near", disputed: "filter-disputed" };
+const TOGGLES = { near: "filter-near", worth: "filter-worth", disputed: "filter-disputed" };
 const SEARCH_DELAY_MS = 300; // one request once the reviewer stops typing
 const RESUME_PAGES = 10; // pages read, at most, to open at the first pending card
 const auditId = byId("queue").dataset.auditId;
@@ -52,11 +52,15 @@ function repaint(sampleId) {
 
 function query() {
   const near = byId("filter-near").checked;
+  const worth = byId(TOGGLES.worth).checked;
   return {
     // "Just above the threshold": not flagged, confidence from k to k + the server's band
     // (vocabulary.near_threshold_band), closest to k first.
-    flagged: near ? "false" : "true",
+    flagged: near || worth ? "false" : "true",
     near_threshold: near ? "true" : null,
+    // "Worth a look": the unflagged samples the audit offers when its flags are few
+    // (formats/worth_a_look.py decides which), most suspicious first.
+    worth_a_look: worth ? "true" : null,
     order: near ? "margin" : "score",
     given_label: byId(FILTERS.given).value,
     suggested_label: byId(FILTERS.suggested).value,
