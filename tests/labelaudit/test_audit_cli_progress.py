@@ -27,7 +27,7 @@ def test_the_bar_names_the_stages_as_the_audits_list_does():
     bar.close()
     lines = terminal.getvalue().split("\r")[1:]
     assert lines[0].startswith("Computing image features [....]  10%")
-    assert lines[1].startswith("Held-out models, fold 1 of 2 [##..]  50% epoch 3/40 ETA")
+    assert lines[1].startswith("Held-out models, fold 1 of 2 [##..]  50% epoch 3 of 40 ETA")
     assert stages.stage_text(held_out) == "Held-out models, fold 1 of 2"
     # A shorter line covers the longer one before it, and the bar ends its line.
     assert lines[2].startswith("Flagging suspects [###.]  95%")
