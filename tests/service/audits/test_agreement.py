@@ -50,9 +50,11 @@ def test_the_accepted_uploads_audit_to_the_end(
         if loaded.kind == "image":
             assert (summary["epochs"], summary["mode"], summary["image_size"]) == (
                 2,
-                "combined",
+                "pooled",
                 loaded.features.shape[1],
             )
+            assert summary["plan"]["backbone"] == "efficientnet-lite0"
+            assert summary["feature_seconds"] > 0
         else:
             assert (summary["epochs"], summary["mode"], summary["image_size"]) == (
                 AuditConfig().plan(loaded.n_samples, is_image=False).epochs,
