@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from formats.contract import ConfusionCell, ProgressReport, RoundComparison
+from formats.contract import CarriedReview, ConfusionCell, ProgressReport, RoundComparison
 from formats.evidence import DecidingView
 from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
 from formats.options import (
@@ -214,13 +214,10 @@ class ReviewState(BaseModel):
     version: int
 
 
-class PriorReview(BaseModel):
+class PriorReview(CarriedReview):
     """The decision an earlier round made on a sample, which the re-audit applied."""
 
     action: Decision
-    label: str | None = Field(description="the label the decision gave the sample")
-    reviewed_by: str | None
-    round: int = Field(description="the round of the audit the decision was made in")
 
 
 class ClassProbability(BaseModel):

@@ -120,23 +120,30 @@ def test_a_lease_keeper_notices_that_its_audit_was_taken(database, settings, new
     assert "handed to another worker" in lease.reason
 
 
+def claimed(database, settings, audit_id, *, lease_s: float):
+    """The job of a fresh claim of ``audit_id`` with a lease of ``lease_s``."""
+    from service.audits import worker_attempts
+    from service.storage import Storage
+
+    with database.session_scope() as session:
+        job = worker_attempts.claim_audit(
+            session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=lease_s
+        ).job
+    assert job is not None
+    return job
+
+
 @BOTH_DATABASES
 def test_an_epoch_longer_than_the_lease_keeps_it_without_a_progress_report(
     database,
     settings,
     new_audit,  # noqa: F811
 ):
-    from service.audits import worker_attempts
     from service.queue import AuditQueue
-    from service.storage import Storage
     from worker.leases import LeaseKeeper, Sweeper
 
     audit_id = new_audit()
-    with database.session_scope() as session:
-        job = worker_attempts.claim_audit(
-            session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=1.2
-        ).job
-    assert job is not None
+    job = claimed(database, settings, audit_id, lease_s=1.2)
     sweeper = Sweeper(
         database, AuditQueue.from_settings(settings), interval_s=10, resend_after_s=60
     )
@@ -163,16 +170,10 @@ def test_a_lease_that_cannot_be_renewed_stops_the_attempt_before_it_expires(
     settings,
     new_audit,  # noqa: F811
 ):
-    from service.audits import worker_attempts
-    from service.storage import Storage
     from worker.leases import SELF_FENCE_SHARE, LeaseKeeper
 
     audit_id = new_audit()
-    with database.session_scope() as session:
-        job = worker_attempts.claim_audit(
-            session, Storage(settings.data_dir), audit_id, worker_host="h", lease_s=3
-        ).job
-    assert job is not None
+    job = claimed(database, settings, audit_id, lease_s=3)
     started = time.monotonic()
     with LeaseKeeper(UnreachableDatabase(), job, lease_s=3) as lease:
         assert lease.lost.wait(5), "the lease keeper never gave up"
