@@ -16,7 +16,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from .audits import repository as audits_repository
+from .audits import metrics_repository
 from .audits.models import STATUSES
 from .db import Database
 
@@ -32,9 +32,9 @@ class AuditCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         with self.database.session_scope() as session:
-            by_status = audits_repository.count_by_status(session)
-            durations = audits_repository.finished_durations(session)
-            samples = audits_repository.samples_audited(session)
+            by_status = metrics_repository.count_by_status(session)
+            durations = metrics_repository.finished_durations(session)
+            samples = metrics_repository.samples_audited(session)
         audits = GaugeMetricFamily("labelaudit_audits", "Audits by status", labels=["status"])
         for status in STATUSES:
             audits.add_metric([status], by_status.get(status, 0))

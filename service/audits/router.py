@@ -16,19 +16,16 @@ from ..storage import receive_upload
 from ..text import StoredText
 from . import reaudits, samples, service
 from .repository import NEAR_THRESHOLD_BAND, SampleFilter
+from .sample_schemas import AuditStatistics, ReferenceExamples, SampleOut, SamplePage
 from .schemas import (
     AuditOut,
     AuditPage,
-    AuditStatistics,
     IdempotencyKey,
     ReauditCreate,
-    ReferenceExamples,
     ReviewerName,
     ReviewFilter,
     RowIndex,
     SampleIdPart,
-    SampleOut,
-    SamplePage,
     Status,
 )
 from .validation import run_while_connected

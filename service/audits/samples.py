@@ -16,7 +16,7 @@ from . import repository
 from .flag_reason import flag_reason
 from .models import Audit, Sample
 from .repository import SampleFilter
-from .schemas import (
+from .sample_schemas import (
     AuditStatistics,
     ClassProbability,
     ConfidenceBin,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from formats.limits import MAX_ID_CHARS, MAX_LABEL_CHARS
 
-from ..audits.schemas import SampleOut
+from ..audits.sample_schemas import SampleOut
 from ..text import StoredText
 from .actions import RELABEL, Action
 
